@@ -1,0 +1,8 @@
+//! redrive: a terminal console and headless engine for Genesys Cloud's failed outbound
+//! webhook calls. See README.md for what works today.
+
+pub mod config;
+pub mod genesys;
+pub mod store;
+pub mod text;
+pub mod time;

@@ -1,0 +1,186 @@
+//! The worker's side of the life cycle: claim due entries with a lease, record what each
+//! attempt did, give leases back, and reclaim the leases of a worker that died.
+
+use std::time::Duration;
+
+use rusqlite::{OptionalExtension, params};
+
+use super::entries::{ENTRY_COLS, entry_from_row};
+use super::model::*;
+use super::{Result, Store};
+use crate::time::Millis;
+
+/// Where an entry goes after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    Delivered,
+    /// Back to `pending`, due at this time.
+    RetryAt(Millis),
+    /// Retries exhausted or a permanent error.
+    Dead,
+}
+
+/// One attempt's result, for [`Store::record_outcomes`]. `attempt.attempt` is ignored: the
+/// store numbers attempts itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub id: EntryId,
+    pub attempt: Attempt,
+    pub disposition: Disposition,
+}
+
+impl Store {
+    /// Claim up to `limit` due, replayable entries for `owner` until `now + lease`, oldest due
+    /// first, skipping paused webhooks and those in `exclude_webhooks` (open circuit breakers).
+    pub fn claim_due(
+        &mut self,
+        owner: &str,
+        now: Millis,
+        lease: Duration,
+        limit: usize,
+        exclude_webhooks: &[String],
+    ) -> Result<Vec<Entry>> {
+        let until = now + lease.as_millis() as i64;
+        let exclude = serde_json::to_string(exclude_webhooks).expect("strings serialise");
+        let tx = self.write_tx()?;
+        let mut rows = {
+            let mut stmt = tx
+                .prepare_cached(&format!(
+                    "UPDATE entries SET state = 'in_flight', lease_owner = ?1, lease_until = ?2, updated_at = ?3 \
+                     WHERE id IN (SELECT id FROM entries WHERE state = 'pending' AND next_attempt_at <= ?3 \
+                       AND payload_unavailable IS NULL \
+                       AND webhook_id NOT IN (SELECT value FROM json_each(?4)) \
+                       AND webhook_id NOT IN (SELECT id FROM webhooks WHERE paused = 1) \
+                       ORDER BY next_attempt_at LIMIT ?5) \
+                     RETURNING {ENTRY_COLS}"
+                ))
+                .map_err(|e| tx.err(e))?;
+            stmt.query_map(params![owner, until, now, exclude, limit as i64], entry_from_row)
+                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+                .map_err(|e| tx.err(e))?
+        };
+        tx.commit()?;
+        rows.sort_by_key(|e| (e.next_attempt_at, e.id));
+        Ok(rows)
+    }
+
+    /// Extend `owner`'s leases on `ids` (calls still in flight) to `until`. Returns how many
+    /// leases were still held.
+    pub fn renew_leases(&mut self, owner: &str, ids: &[EntryId], until: Millis) -> Result<u64> {
+        let ids = serde_json::to_string(ids).expect("ids serialise");
+        let tx = self.write_tx()?;
+        let n = tx
+            .execute(
+                "UPDATE entries SET lease_until = ?1 WHERE state = 'in_flight' AND lease_owner = ?2 \
+                 AND id IN (SELECT value FROM json_each(?3))",
+                params![until, owner, ids],
+            )
+            .map_err(|e| tx.err(e))?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    /// Record a batch of attempts in one transaction (a group commit). Every attempt is kept in
+    /// the entry's history; its state changes only while `owner` still holds the lease (a
+    /// worker whose lease expired must not overwrite what another worker did). Returns, per
+    /// outcome, whether it was applied.
+    pub fn record_outcomes(&mut self, owner: &str, outcomes: &[Outcome], now: Millis) -> Result<Vec<bool>> {
+        let tx = self.write_tx()?;
+        let mut applied = Vec::with_capacity(outcomes.len());
+        {
+            let mut bump = tx
+                .prepare_cached(
+                    "UPDATE entries SET attempts = attempts + 1, last_status = ?2, last_error = ?3, \
+                     updated_at = ?4 WHERE id = ?1 RETURNING attempts, state = 'in_flight' AND lease_owner IS ?5",
+                )
+                .map_err(|e| tx.err(e))?;
+            let mut att = tx
+                .prepare_cached(
+                    "INSERT INTO attempts (entry_id, attempt, started_at, duration_ms, status_code, class, \
+                     error, response_snippet) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(|e| tx.err(e))?;
+            let mut settle = tx
+                .prepare_cached(
+                    "UPDATE entries SET state = ?2, next_attempt_at = ?3, round_attempts = round_attempts + 1, \
+                     lease_owner = NULL, lease_until = NULL WHERE id = ?1",
+                )
+                .map_err(|e| tx.err(e))?;
+            for o in outcomes {
+                let a = &o.attempt;
+                let snippet = a.response_snippet.as_deref().map(|s| bounded(s, SNIPPET_MAX));
+                let row: Option<(u32, bool)> = bump
+                    .query_row(params![o.id, a.status_code, a.error, now, owner], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+                    .map_err(|e| tx.err(e))?;
+                let Some((number, held)) = row else {
+                    applied.push(false);
+                    continue;
+                };
+                att.execute(params![
+                    o.id,
+                    number,
+                    a.started_at,
+                    a.duration_ms as i64,
+                    a.status_code,
+                    a.class.as_str(),
+                    a.error,
+                    snippet
+                ])
+                .map_err(|e| tx.err(e))?;
+                if held {
+                    let (state, next) = match o.disposition {
+                        Disposition::Delivered => (EntryState::Delivered, None),
+                        Disposition::RetryAt(t) => (EntryState::Pending, Some(t)),
+                        Disposition::Dead => (EntryState::Dead, None),
+                    };
+                    settle.execute(params![o.id, state.as_str(), next]).map_err(|e| tx.err(e))?;
+                }
+                applied.push(held);
+            }
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Give back every lease `owner` holds (a graceful stop): those entries are `pending`
+    /// again and due at once. Returns how many.
+    pub fn release_leases(&mut self, owner: &str, now: Millis) -> Result<u64> {
+        let tx = self.write_tx()?;
+        let n = tx
+            .execute(
+                "UPDATE entries SET state = 'pending', lease_owner = NULL, lease_until = NULL, \
+                 next_attempt_at = ?2, updated_at = ?2 WHERE state = 'in_flight' AND lease_owner = ?1",
+                params![owner, now],
+            )
+            .map_err(|e| tx.err(e))?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    /// Return entries whose lease ran out (their worker died) to `pending`, due at once.
+    pub fn expire_leases(&mut self, now: Millis) -> Result<u64> {
+        let tx = self.write_tx()?;
+        let n = tx
+            .execute(
+                "UPDATE entries SET state = 'pending', lease_owner = NULL, lease_until = NULL, \
+                 next_attempt_at = ?1, updated_at = ?1 WHERE state = 'in_flight' AND lease_until < ?1",
+                params![now],
+            )
+            .map_err(|e| tx.err(e))?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+}
+
+/// `s` cut to at most `max` bytes on a character boundary.
+fn bounded(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
