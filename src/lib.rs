@@ -1,8 +1,10 @@
 //! redrive: a terminal console and headless engine for Genesys Cloud's failed outbound
 //! webhook calls. See README.md for what works today.
 
+pub mod cli;
 pub mod config;
 pub mod genesys;
 pub mod store;
 pub mod text;
 pub mod time;
+pub mod transfer;

@@ -114,7 +114,7 @@ impl Store {
     }
 
     /// Store entries exactly as they were exported (state, attempts, times and all), keeping
-    /// each one's id when it is free here. Duplicates by source id are skipped.
+    /// each one's id when it is free here (an id of 0 or less means "assign one"). Duplicates by source id are skipped.
     pub fn restore_batch(&mut self, batch: &[EntryRecord]) -> Result<InsertReport> {
         let tx = self.write_tx()?;
         let mut report = InsertReport::default();
@@ -141,7 +141,7 @@ impl Store {
                 let id: Option<EntryId> = ins
                     .query_row(
                         params![
-                            e.id,
+                            (e.id > 0).then_some(e.id),
                             e.source_id,
                             e.webhook_id,
                             e.source_kind,
