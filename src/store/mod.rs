@@ -142,7 +142,10 @@ impl Store {
             tracing::warn!(%mode, "database did not switch to WAL");
         }
         self.conn.pragma_update(None, "synchronous", "NORMAL").map_err(|e| self.err(e))?;
-        self.migrate_to(schema::VERSION)
+        if version < schema::VERSION {
+            self.migrate_to(schema::VERSION)?;
+        }
+        Ok(())
     }
 
     /// Apply migrations up to `target` (tests use this to build databases at older versions).
