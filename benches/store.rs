@@ -1,1 +1,131 @@
-fn main(){}
+//! Store figures at scale: fill a database through the library's batch insert, then time the
+//! queries the CLI and console run. Prints a table; it is not a test.
+//!
+//!     cargo bench --bench store                      # 1,000,000 entries
+//!     cargo bench --bench store -- --entries 100000  # smaller
+
+use std::time::{Duration, Instant};
+
+use redrive::store::{EntryState, Filter, NewEntry, Order, StatusMatch, Store, StoreOptions};
+
+const WEBHOOKS: usize = 20;
+const STATUSES: [u16; 6] = [500, 502, 503, 504, 429, 404];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let n: usize = args
+        .iter()
+        .position(|a| a == "--entries")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.replace('_', "").parse().expect("--entries N"))
+        .unwrap_or(1_000_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.db");
+    let mut store = Store::open(&path, StoreOptions::default()).unwrap();
+
+    let now = 1_764_000_000_000i64;
+    let start = Instant::now();
+    let batch_size = 10_000;
+    let mut i = 0;
+    while i < n {
+        let batch: Vec<NewEntry> = (i..(i + batch_size).min(n))
+            .map(|k| {
+                let status = STATUSES[k % STATUSES.len()];
+                NewEntry {
+                    source_id: format!("{:08x}-flow-instance-{k}", k.wrapping_mul(2_654_435_761)),
+                    webhook_id: format!("action-{:02}", (k * 7) % WEBHOOKS),
+                    source_kind: "genesys".into(),
+                    payload: format!(
+                        r#"{{"conversationId":"c-{k}","customer":{{"id":{k},"tier":"gold"}},"event":"order.updated","items":[1,2,3]}}"#
+                    )
+                    .into_bytes(),
+                    content_type: Some("application/json".into()),
+                    status_code: Some(status),
+                    error: Some(format!("Request to backend service failed. Response from web service: [{status}]")),
+                    // Spread over the last 10 days, oldest first.
+                    failed_at: now - 10 * 86_400_000 + (k as i64 * 10 * 86_400_000 / n as i64),
+                    payload_unavailable: None,
+                    next_attempt_at: Some(now),
+                }
+            })
+            .collect();
+        store.insert_batch(&batch, now).unwrap();
+        i += batch_size;
+    }
+    let fill = start.elapsed();
+    // A realistic mix of states: 60% delivered, 10% dead, 5% discarded, the rest pending.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "UPDATE entries SET state = CASE WHEN id % 20 < 12 THEN 'delivered' WHEN id % 20 < 14 THEN 'dead' \
+             WHEN id % 20 = 14 THEN 'discarded' ELSE 'pending' END; ANALYZE;",
+        )
+        .unwrap();
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!("store benchmark: {n} entries, {WEBHOOKS} webhooks, file {:.0} MB", size as f64 / 1e6);
+    println!("fill through insert_batch: {:.1} s ({:.0} entries/s)\n", fill.as_secs_f64(), n as f64 / fill.as_secs_f64());
+
+    let f = |states: &[EntryState], webhook: Option<&str>, status: Option<StatusMatch>, since: Option<i64>, search: Option<&str>| Filter {
+        states: states.to_vec(),
+        webhook: webhook.map(Into::into),
+        status,
+        since,
+        until: None,
+        search: search.map(Into::into),
+    };
+    let cases: Vec<(&str, Filter)> = vec![
+        ("no filter", Filter::default()),
+        ("state:pending", f(&[EntryState::Pending], None, None, None, None)),
+        ("state:dead", f(&[EntryState::Dead], None, None, None, None)),
+        ("webhook:action-07", f(&[], Some("action-07"), None, None, None)),
+        ("status:5xx", f(&[], None, Some(StatusMatch::Class(5)), None, None)),
+        ("status:404", f(&[], None, Some(StatusMatch::Code(404)), None, None)),
+        ("since:2h", f(&[], None, None, Some(now - 7_200_000), None)),
+        ("state:dead webhook:action-07 status:5xx", f(&[EntryState::Dead], Some("action-07"), Some(StatusMatch::Class(5)), None, None)),
+        ("search:c-500000 (full scan)", f(&[], None, None, None, Some("\"c-500000\""))),
+    ];
+    println!("{:<44} {:>10} {:>10} {:>8}", "first page of 50, filtered by", "p50 ms", "max ms", "goal");
+    for (name, filter) in &cases {
+        let reps = if filter.search.is_some() { 3 } else { 20 };
+        let (p50, max) = time(reps, || {
+            store.list(filter, Order::NewestFirst, None, 50).unwrap();
+        });
+        let goal = if filter.search.is_some() { "-" } else { "< 50" };
+        println!("{name:<44} {:>10.2} {:>10.2} {goal:>8}", ms(p50), ms(max));
+    }
+    println!();
+    println!("{:<44} {:>10} {:>10} {:>8}", "count", "p50 ms", "max ms", "goal");
+    let (p50, max) = time(10, || {
+        store.counts_by_state().unwrap();
+    });
+    println!("{:<44} {:>10.2} {:>10.2} {:>8}", "count by state", ms(p50), ms(max), "< 200");
+    for (name, filter) in cases.iter().skip(1).take(6) {
+        let (p50, max) = time(5, || {
+            store.count(filter).unwrap();
+        });
+        println!("{:<44} {:>10.2} {:>10.2} {:>8}", format!("count {name}"), ms(p50), ms(max), "-");
+    }
+    let (p50, max) = time(3, || {
+        store.stats().unwrap();
+    });
+    println!("{:<44} {:>10.2} {:>10.2} {:>8}", "stats (by state, webhook, status class)", ms(p50), ms(max), "-");
+    drop(store);
+}
+
+fn time(reps: usize, mut f: impl FnMut()) -> (Duration, Duration) {
+    f(); // warm the page cache and the statement cache
+    let mut t: Vec<Duration> = (0..reps)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed()
+        })
+        .collect();
+    t.sort();
+    (t[t.len() / 2], *t.last().unwrap())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}

@@ -76,7 +76,7 @@ mod tests {
     #[test]
     fn aligns_and_sanitises() {
         let t = table(&["A", "BB"], &[vec!["x\x1b[2J".into(), "1".into()]], &[]);
-        assert_eq!(t, "A       BB\nx\u{fffd}[2J  1\n");
+        assert_eq!(t, "A      BB\nx\u{fffd}[2J  1\n");
         assert_eq!(thousands(1234567), "1,234,567");
         assert_eq!(thousands(12), "12");
     }

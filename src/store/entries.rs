@@ -246,7 +246,7 @@ impl Store {
     /// previous page as `after` (ids are never reused, so rows inserted between pages neither
     /// shift nor repeat what was already read).
     pub fn list(&self, filter: &Filter, order: Order, after: Option<EntryId>, limit: usize) -> Result<Vec<Entry>> {
-        let (cond, mut params) = filter.to_sql();
+        let (cond, mut params) = filter.to_sql(&self.conn).map_err(|e| self.err(e))?;
         let (op, dir) = match order {
             Order::NewestFirst => ("<", "DESC"),
             Order::OldestFirst => (">", "ASC"),
@@ -279,7 +279,7 @@ impl Store {
 
     /// How many entries match `filter`.
     pub fn count(&self, filter: &Filter) -> Result<u64> {
-        let (cond, params) = filter.to_sql();
+        let (cond, params) = filter.to_sql(&self.conn).map_err(|e| self.err(e))?;
         self.conn
             .prepare_cached(&format!("SELECT COUNT(*) FROM entries WHERE {cond}"))
             .and_then(|mut s| s.query_row(params_from_iter(params), |r| r.get(0)))

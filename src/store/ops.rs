@@ -115,7 +115,7 @@ impl Store {
     }
 
     fn bulk(&mut self, sel: &Selection, action: Action, operator: &str, now: Millis, dry_run: bool) -> Result<ChangeReport> {
-        let (cond, params) = sel.to_sql();
+        let (cond, params) = sel.to_sql(&self.conn).map_err(|e| self.err(e))?;
         let plan = |tx: &rusqlite::Connection| -> rusqlite::Result<ChangeReport> {
             let mut report = ChangeReport::default();
             let mut stmt = tx.prepare_cached(&format!(

@@ -46,6 +46,7 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_state ON entries (state, id);
 CREATE INDEX entries_webhook ON entries (webhook_id, id);
+CREATE INDEX entries_webhook_state ON entries (webhook_id, state, id);
 CREATE INDEX entries_status ON entries (status_code, id);
 CREATE INDEX entries_failed_at ON entries (failed_at);
 CREATE INDEX entries_due ON entries (next_attempt_at) WHERE state = 'pending';
