@@ -30,10 +30,13 @@ fn main() {
     while i < n {
         let batch: Vec<NewEntry> = (i..(i + batch_size).min(n))
             .map(|k| {
-                let status = STATUSES[k % STATUSES.len()];
+                // Webhook and status drawn independently of each other and of the id (which
+                // sets the state below), so combined filters match what they would in life.
+                let h = splitmix64(k as u64);
+                let status = STATUSES[(h >> 8) as usize % STATUSES.len()];
                 NewEntry {
                     source_id: format!("{:08x}-flow-instance-{k}", k.wrapping_mul(2_654_435_761)),
-                    webhook_id: format!("action-{:02}", (k * 7) % WEBHOOKS),
+                    webhook_id: format!("action-{:02}", h as usize % WEBHOOKS),
                     source_kind: "genesys".into(),
                     payload: format!(
                         r#"{{"conversationId":"c-{k}","customer":{{"id":{k},"tier":"gold"}},"event":"order.updated","items":[1,2,3]}}"#
@@ -64,9 +67,17 @@ fn main() {
     }
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("store benchmark: {n} entries, {WEBHOOKS} webhooks, file {:.0} MB", size as f64 / 1e6);
-    println!("fill through insert_batch: {:.1} s ({:.0} entries/s)\n", fill.as_secs_f64(), n as f64 / fill.as_secs_f64());
+    println!(
+        "fill through insert_batch: {:.1} s ({:.0} entries/s)\n",
+        fill.as_secs_f64(),
+        n as f64 / fill.as_secs_f64()
+    );
 
-    let f = |states: &[EntryState], webhook: Option<&str>, status: Option<StatusMatch>, since: Option<i64>, search: Option<&str>| Filter {
+    let f = |states: &[EntryState],
+             webhook: Option<&str>,
+             status: Option<StatusMatch>,
+             since: Option<i64>,
+             search: Option<&str>| Filter {
         states: states.to_vec(),
         webhook: webhook.map(Into::into),
         status,
@@ -82,7 +93,10 @@ fn main() {
         ("status:5xx", f(&[], None, Some(StatusMatch::Class(5)), None, None)),
         ("status:404", f(&[], None, Some(StatusMatch::Code(404)), None, None)),
         ("since:2h", f(&[], None, None, Some(now - 7_200_000), None)),
-        ("state:dead webhook:action-07 status:5xx", f(&[EntryState::Dead], Some("action-07"), Some(StatusMatch::Class(5)), None, None)),
+        (
+            "state:dead webhook:action-07 status:5xx",
+            f(&[EntryState::Dead], Some("action-07"), Some(StatusMatch::Class(5)), None, None),
+        ),
         ("search:c-500000 (full scan)", f(&[], None, None, None, Some("\"c-500000\""))),
     ];
     println!("{:<44} {:>10} {:>10} {:>8}", "first page of 50, filtered by", "p50 ms", "max ms", "goal");
@@ -109,7 +123,13 @@ fn main() {
     let (p50, max) = time(3, || {
         store.stats().unwrap();
     });
-    println!("{:<44} {:>10.2} {:>10.2} {:>8}", "stats (by state, webhook, status class)", ms(p50), ms(max), "-");
+    println!(
+        "{:<44} {:>10.2} {:>10.2} {:>8}",
+        "stats (by state, webhook, status class)",
+        ms(p50),
+        ms(max),
+        "-"
+    );
     drop(store);
 }
 
@@ -124,6 +144,13 @@ fn time(reps: usize, mut f: impl FnMut()) -> (Duration, Duration) {
         .collect();
     t.sort();
     (t[t.len() / 2], *t.last().unwrap())
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn ms(d: Duration) -> f64 {

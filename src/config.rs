@@ -434,8 +434,18 @@ mod tests {
         let p = Path::new("assets/config.example.toml");
         parse_file(p, &uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
         for key in [
-            "db", "log_file", "operator", "region", "client_id", "client_secret", "api_base",
-            "login_base", "rate_limit_per_minute", "lookback", "payload_cap", "busy_timeout",
+            "db",
+            "log_file",
+            "operator",
+            "region",
+            "client_id",
+            "client_secret",
+            "api_base",
+            "login_base",
+            "rate_limit_per_minute",
+            "lookback",
+            "payload_cap",
+            "busy_timeout",
             "prune_after",
         ] {
             assert!(text.contains(&format!("# {key} = ")), "example lacks {key}");

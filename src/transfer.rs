@@ -165,7 +165,8 @@ impl EntryLine {
             .map(|a| {
                 Ok(Attempt {
                     attempt: a.attempt,
-                    started_at: parse_rfc3339(&a.started_at).map_err(|e| format!("history.started_at: {e}"))?,
+                    started_at: parse_rfc3339(&a.started_at)
+                        .map_err(|e| format!("history.started_at: {e}"))?,
                     duration_ms: a.duration_ms,
                     status_code: a.status_code,
                     class: a.class,
@@ -223,9 +224,24 @@ pub fn parse_line(line: &str, now: Millis) -> Result<EntryRecord, String> {
 /// The CSV header (payload columns only with `with_payload`).
 pub fn csv_header(with_payload: bool) -> Vec<&'static str> {
     let mut h = vec![
-        "id", "source_id", "webhook_id", "source_kind", "state", "status_code", "error", "failed_at",
-        "attempts", "next_attempt_at", "last_status", "last_error", "content_type", "payload_size",
-        "payload_truncated", "payload_unavailable", "created_at", "updated_at",
+        "id",
+        "source_id",
+        "webhook_id",
+        "source_kind",
+        "state",
+        "status_code",
+        "error",
+        "failed_at",
+        "attempts",
+        "next_attempt_at",
+        "last_status",
+        "last_error",
+        "content_type",
+        "payload_size",
+        "payload_truncated",
+        "payload_unavailable",
+        "created_at",
+        "updated_at",
     ];
     if with_payload {
         h.extend(["payload", "payload_encoding"]);
@@ -290,17 +306,24 @@ mod tests {
         let bytes = vec![0u8, 159, 146, 150, 255];
         let (p, enc) = encode_payload(&bytes);
         assert_eq!(enc.as_deref(), Some("base64"));
-        let line = format!(r#"{{"source_id":"s","webhook_id":"w","payload":"{p}","payload_encoding":"base64"}}"#);
+        let line =
+            format!(r#"{{"source_id":"s","webhook_id":"w","payload":"{p}","payload_encoding":"base64"}}"#);
         assert_eq!(parse_line(&line, 0).unwrap().payload, bytes);
     }
 
     #[test]
     fn bad_lines_say_why() {
         assert!(parse_line("{", 0).unwrap_err().contains("not a valid entry"));
-        assert!(parse_line(r#"{"source_id":"s","webhook_id":"w"}"#, 0).unwrap_err().contains("payload is missing"));
-        let e = parse_line(r#"{"source_id":"s","webhook_id":"w","payload":"x","failed_at":"noon"}"#, 0).unwrap_err();
+        assert!(
+            parse_line(r#"{"source_id":"s","webhook_id":"w"}"#, 0)
+                .unwrap_err()
+                .contains("payload is missing")
+        );
+        let e = parse_line(r#"{"source_id":"s","webhook_id":"w","payload":"x","failed_at":"noon"}"#, 0)
+            .unwrap_err();
         assert!(e.contains("failed_at"), "{e}");
-        let e = parse_line(r#"{"source_id":"s","webhook_id":"w","payload":"x","state":"lost"}"#, 0).unwrap_err();
+        let e =
+            parse_line(r#"{"source_id":"s","webhook_id":"w","payload":"x","state":"lost"}"#, 0).unwrap_err();
         assert!(e.contains("lost"), "{e}");
     }
 

@@ -68,7 +68,10 @@ fn fill(store: &mut Store) {
     held.next_attempt_at = None;
     let mut unavailable = entry("gone", "orders", Some(503), T0 + 3);
     unavailable.payload_unavailable = Some("execution data disabled".into());
-    let ids = store.insert_batch(&[binary, unicode, held, unavailable, entry("plain", "orders", Some(429), T0 + 4)], T0).unwrap().inserted;
+    let ids = store
+        .insert_batch(&[binary, unicode, held, unavailable, entry("plain", "orders", Some(429), T0 + 4)], T0)
+        .unwrap()
+        .inserted;
     store.claim_due("w1", T0 + 10, std::time::Duration::from_secs(30), 1, &[]).unwrap();
     let attempt = Attempt {
         attempt: 0,
@@ -79,7 +82,13 @@ fn fill(store: &mut Store) {
         error: Some("503 from target".into()),
         response_snippet: Some("<html>busy</html>".into()),
     };
-    store.record_outcomes("w1", &[Outcome { id: ids[0], attempt, disposition: Disposition::RetryAt(T0 + 5000) }], T0 + 12).unwrap();
+    store
+        .record_outcomes(
+            "w1",
+            &[Outcome { id: ids[0], attempt, disposition: Disposition::RetryAt(T0 + 5000) }],
+            T0 + 12,
+        )
+        .unwrap();
     store.claim_due("w1", T0 + 20, std::time::Duration::from_secs(30), 1, &[]).unwrap(); // one left in flight
     store.discard(&Selection::Ids(vec![ids[4]]), "alice", T0 + 30).unwrap();
 }
@@ -126,7 +135,10 @@ fn import_rejects_bad_lines_by_number_and_keeps_the_rest() {
     let out = e.run(&["import", file.to_str().unwrap()]);
     assert_eq!(code(&out), 1, "rejected lines make the run fail");
     let err = text(&out.stderr);
-    assert!(err.contains("line 2: rejected") && err.contains("line 4: rejected") && err.contains("lost"), "{err}");
+    assert!(
+        err.contains("line 2: rejected") && err.contains("line 4: rejected") && err.contains("lost"),
+        "{err}"
+    );
     assert!(text(&out.stdout).contains("imported 2 new entries, 0 duplicates skipped, 2 lines rejected"));
     assert_eq!(e.store().count(&Filter::default()).unwrap(), 2);
 }
@@ -144,14 +156,19 @@ fn list_show_and_stats_print_tables_json_and_never_escape_sequences() {
     assert!(!table.contains('\u{1b}') && !table.contains('\u{7}'), "{table:?}");
 
     let out = e.run(&["list", "--state", "discarded", "--json"]);
-    let lines: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> =
+        text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 1);
     assert_eq!(lines[0]["source_id"], "plain");
     assert!(lines[0].get("payload").is_none(), "list --json leaves payloads out");
 
     let out = e.run(&["list", "--limit", "2"]);
     assert_eq!(text(&out.stdout).lines().count(), 3);
-    assert!(text(&out.stderr).contains("2 shown of 5 matching (everything); next page: --after 4"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("2 shown of 5 matching (everything); next page: --after 4"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = e.run(&["list", "--after", "4"]);
     assert_eq!(text(&out.stdout).lines().count(), 4);
 
@@ -162,7 +179,10 @@ fn list_show_and_stats_print_tables_json_and_never_escape_sequences() {
     assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}'), "{shown:?}");
     let out = e.run(&["show", "1"]);
     let shown = text(&out.stdout);
-    assert!(shown.contains("#1") && shown.contains("retryable") && shown.contains("<html>busy</html>"), "{shown}");
+    assert!(
+        shown.contains("#1") && shown.contains("retryable") && shown.contains("<html>busy</html>"),
+        "{shown}"
+    );
     let out = e.run(&["show", "1", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["history"][0]["status_code"], 503);
@@ -182,7 +202,13 @@ fn exit_codes_say_success_failure_or_usage() {
     assert_eq!(code(&e.run(&["list"])), 0);
     assert_eq!(code(&e.run(&["show", "999"])), 1);
     assert!(text(&e.run(&["show", "999"]).stderr).contains("no entry with id 999"));
-    for bad in [&["list", "--status", "7xx"][..], &["list", "--since", "yesterday"], &["list", "--state", "lost"], &["frobnicate"], &["show"]] {
+    for bad in [
+        &["list", "--status", "7xx"][..],
+        &["list", "--since", "yesterday"],
+        &["list", "--state", "lost"],
+        &["frobnicate"],
+        &["show"],
+    ] {
         let out = e.run(bad);
         assert_eq!(code(&out), 2, "{bad:?}: {}", text(&out.stderr));
     }
@@ -193,7 +219,11 @@ fn exit_codes_say_success_failure_or_usage() {
     std::fs::write(&cfg, "[store]\nbusy_timeout = 5\n").unwrap();
     let out = e.run(&["--config", cfg.to_str().unwrap(), "list"]);
     assert_eq!(code(&out), 2);
-    assert!(text(&out.stderr).contains("line 2") && text(&out.stderr).contains("store.busy_timeout"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("line 2") && text(&out.stderr).contains("store.busy_timeout"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -294,7 +324,10 @@ fn help_lists_every_command() {
     let e = Env::new();
     let out = e.run(&["--help"]);
     let help = text(&out.stdout);
-    for cmd in ["tui", "list", "show", "stats", "discard", "export", "import", "prune", "poll", "retry", "worker", "demo", "sim", "doctor", "relay"] {
+    for cmd in [
+        "tui", "list", "show", "stats", "discard", "export", "import", "prune", "poll", "retry", "worker",
+        "demo", "sim", "doctor", "relay",
+    ] {
         assert!(help.contains(&format!("  {cmd} ")), "{cmd} missing from --help");
     }
     let out = e.run(&["discard", "--help"]);

@@ -32,7 +32,9 @@ fn inserting_twice_is_a_reported_no_op() {
     assert_eq!(r.duplicates, vec!["b".to_string()]);
     assert_eq!(s.count(&Filter::default()).unwrap(), 3);
     // The duplicate did not change the stored entry.
-    let b = s.list(&Filter { search: Some("\"b\"".into()), ..Default::default() }, Order::NewestFirst, None, 10).unwrap();
+    let b = s
+        .list(&Filter { search: Some("\"b\"".into()), ..Default::default() }, Order::NewestFirst, None, 10)
+        .unwrap();
     assert_eq!(b.len(), 1);
     assert_eq!(b[0].created_at, T0);
 }
@@ -66,15 +68,26 @@ fn delivered_after_a_retry() {
     assert!(s.claim_due("w2", T0, LEASE, 10, &[]).unwrap().is_empty());
 
     let retry_at = T0 + 5_000;
-    let out = Outcome { id, attempt: attempt(AttemptClass::Retryable, Some(503)), disposition: Disposition::RetryAt(retry_at) };
+    let out = Outcome {
+        id,
+        attempt: attempt(AttemptClass::Retryable, Some(503)),
+        disposition: Disposition::RetryAt(retry_at),
+    };
     assert_eq!(s.record_outcomes("w1", &[out], T0 + 100).unwrap(), vec![true]);
     let e = s.get(id).unwrap();
-    assert_eq!((e.state, e.attempts, e.round_attempts, e.next_attempt_at), (EntryState::Pending, 1, 1, Some(retry_at)));
+    assert_eq!(
+        (e.state, e.attempts, e.round_attempts, e.next_attempt_at),
+        (EntryState::Pending, 1, 1, Some(retry_at))
+    );
     assert_eq!(e.last_status, Some(503));
     assert_eq!(e.lease_owner, None);
 
     s.claim_due("w1", retry_at, LEASE, 10, &[]).unwrap();
-    let out = Outcome { id, attempt: attempt(AttemptClass::Success, Some(200)), disposition: Disposition::Delivered };
+    let out = Outcome {
+        id,
+        attempt: attempt(AttemptClass::Success, Some(200)),
+        disposition: Disposition::Delivered,
+    };
     assert_eq!(s.record_outcomes("w1", &[out], retry_at + 1).unwrap(), vec![true]);
     let e = s.get(id).unwrap();
     assert_eq!((e.state, e.attempts, e.next_attempt_at), (EntryState::Delivered, 2, None));
@@ -89,14 +102,18 @@ fn dead_then_operator_retry_then_discard() {
     let mut s = mem();
     let id = s.insert_batch(&[entry("a", "w", Some(404), T0)], T0).unwrap().inserted[0];
     s.claim_due("w1", T0, LEASE, 1, &[]).unwrap();
-    let out = Outcome { id, attempt: attempt(AttemptClass::Permanent, Some(404)), disposition: Disposition::Dead };
+    let out =
+        Outcome { id, attempt: attempt(AttemptClass::Permanent, Some(404)), disposition: Disposition::Dead };
     s.record_outcomes("w1", &[out], T0).unwrap();
     assert_eq!(s.get(id).unwrap().state, EntryState::Dead);
 
     let r = s.retry_now(&Selection::Ids(vec![id]), false, "alice", T0 + 10).unwrap();
     assert_eq!((r.matched, r.changed), (1, 1));
     let e = s.get(id).unwrap();
-    assert_eq!((e.state, e.next_attempt_at, e.round_attempts, e.attempts), (EntryState::Pending, Some(T0 + 10), 0, 1));
+    assert_eq!(
+        (e.state, e.next_attempt_at, e.round_attempts, e.attempts),
+        (EntryState::Pending, Some(T0 + 10), 0, 1)
+    );
 
     let r = s.discard(&Selection::Ids(vec![id]), "bob", T0 + 20).unwrap();
     assert_eq!(r.changed, 1);
@@ -113,10 +130,17 @@ fn dead_then_operator_retry_then_discard() {
 #[test]
 fn delivered_needs_force_and_in_flight_is_skipped() {
     let mut s = mem();
-    let ids = s.insert_batch(&[entry("a", "w", Some(500), T0), entry("b", "w", Some(500), T0)], T0).unwrap().inserted;
+    let ids = s
+        .insert_batch(&[entry("a", "w", Some(500), T0), entry("b", "w", Some(500), T0)], T0)
+        .unwrap()
+        .inserted;
     let claimed = s.claim_due("w1", T0, LEASE, 2, &[]).unwrap();
     assert_eq!(claimed.len(), 2);
-    let out = Outcome { id: ids[0], attempt: attempt(AttemptClass::Success, Some(200)), disposition: Disposition::Delivered };
+    let out = Outcome {
+        id: ids[0],
+        attempt: attempt(AttemptClass::Success, Some(200)),
+        disposition: Disposition::Delivered,
+    };
     s.record_outcomes("w1", &[out], T0).unwrap();
 
     let all = Selection::Filter(Filter::default());
@@ -158,11 +182,18 @@ fn expired_lease_returns_entry_to_pending_and_stale_worker_cannot_overwrite() {
     assert_eq!(s.expire_leases(T0 + 29_999).unwrap(), 0, "lease still valid");
     assert_eq!(s.expire_leases(T0 + 30_001).unwrap(), 1);
     let e = s.get(id).unwrap();
-    assert_eq!((e.state, e.lease_owner.clone(), e.next_attempt_at), (EntryState::Pending, None, Some(T0 + 30_001)));
+    assert_eq!(
+        (e.state, e.lease_owner.clone(), e.next_attempt_at),
+        (EntryState::Pending, None, Some(T0 + 30_001))
+    );
 
     // Another worker takes it; the first worker's late answer is kept as history only.
     s.claim_due("w2", T0 + 30_001, LEASE, 1, &[]).unwrap();
-    let late = Outcome { id, attempt: attempt(AttemptClass::Success, Some(200)), disposition: Disposition::Delivered };
+    let late = Outcome {
+        id,
+        attempt: attempt(AttemptClass::Success, Some(200)),
+        disposition: Disposition::Delivered,
+    };
     assert_eq!(s.record_outcomes("dead-worker", &[late], T0 + 30_002).unwrap(), vec![false]);
     let e = s.get(id).unwrap();
     assert_eq!(e.state, EntryState::InFlight);
@@ -189,7 +220,11 @@ fn claim_skips_paused_and_excluded_webhooks_and_held_entries() {
     let mut s = mem();
     let mut held = entry("h", "a", None, T0);
     held.next_attempt_at = None;
-    s.insert_batch(&[entry("1", "a", None, T0), entry("2", "b", None, T0), entry("3", "c", None, T0), held], T0).unwrap();
+    s.insert_batch(
+        &[entry("1", "a", None, T0), entry("2", "b", None, T0), entry("3", "c", None, T0), held],
+        T0,
+    )
+    .unwrap();
     let hook = |id: &str| Webhook {
         id: id.into(),
         name: format!("hook {id}"),
@@ -205,7 +240,12 @@ fn claim_skips_paused_and_excluded_webhooks_and_held_entries() {
     assert!(s.set_webhook_paused("b", true, Some("410 Gone"), T0).unwrap());
     // A refresh from the source keeps the paused flag.
     s.upsert_webhooks(&[hook("b")], T0 + 1).unwrap();
-    assert!(s.webhooks().unwrap().iter().any(|w| w.id == "b" && w.paused && w.paused_reason.as_deref() == Some("410 Gone")));
+    assert!(
+        s.webhooks()
+            .unwrap()
+            .iter()
+            .any(|w| w.id == "b" && w.paused && w.paused_reason.as_deref() == Some("410 Gone"))
+    );
     let got = s.claim_due("w", T0, LEASE, 10, &["c".to_string()]).unwrap();
     assert_eq!(got.iter().map(|e| e.webhook_id.as_str()).collect::<Vec<_>>(), vec!["a"]);
 }
@@ -271,7 +311,8 @@ fn filters_narrow_by_every_field() {
     )
     .unwrap();
     let ids = |s: &Store, f: Filter| -> Vec<String> {
-        let mut v: Vec<_> = s.list(&f, Order::OldestFirst, None, 100).unwrap().into_iter().map(|e| e.source_id).collect();
+        let mut v: Vec<_> =
+            s.list(&f, Order::OldestFirst, None, 100).unwrap().into_iter().map(|e| e.source_id).collect();
         v.sort();
         assert_eq!(v.len() as u64, s.count(&f).unwrap(), "count agrees with list for {f}");
         v
@@ -279,16 +320,38 @@ fn filters_narrow_by_every_field() {
     assert_eq!(ids(&s, Filter { status: Some(StatusMatch::Class(5)), ..Default::default() }), ["1", "2"]);
     assert_eq!(ids(&s, Filter { status: Some(StatusMatch::Code(404)), ..Default::default() }), ["3"]);
     assert_eq!(ids(&s, Filter { webhook: Some("orders-prod".into()), ..Default::default() }), ["1", "2"]);
-    assert_eq!(ids(&s, Filter { webhook: Some("sap".into()), ..Default::default() }), ["3", "4"], "by name, any case");
-    assert_eq!(ids(&s, Filter { since: Some(T0 + 1000), until: Some(T0 + 3000), ..Default::default() }), ["2", "3"]);
-    assert_eq!(ids(&s, Filter { search: Some("acme".into()), ..Default::default() }), ["1"], "payload, any case");
-    assert_eq!(ids(&s, Filter { search: Some("100%".into()), ..Default::default() }), ["3"], "wildcards are literal");
+    assert_eq!(
+        ids(&s, Filter { webhook: Some("sap".into()), ..Default::default() }),
+        ["3", "4"],
+        "by name, any case"
+    );
+    assert_eq!(
+        ids(&s, Filter { since: Some(T0 + 1000), until: Some(T0 + 3000), ..Default::default() }),
+        ["2", "3"]
+    );
+    assert_eq!(
+        ids(&s, Filter { search: Some("acme".into()), ..Default::default() }),
+        ["1"],
+        "payload, any case"
+    );
+    assert_eq!(
+        ids(&s, Filter { search: Some("100%".into()), ..Default::default() }),
+        ["3"],
+        "wildcards are literal"
+    );
     assert!(ids(&s, Filter { search: Some("10_%".into()), ..Default::default() }).is_empty());
     s.discard(&Selection::Ids(vec![1]), "op", T0).unwrap();
-    let dead_or_discarded = Filter { states: vec![EntryState::Discarded, EntryState::Dead], ..Default::default() };
+    let dead_or_discarded =
+        Filter { states: vec![EntryState::Discarded, EntryState::Dead], ..Default::default() };
     assert_eq!(ids(&s, dead_or_discarded), ["1"]);
     // A bulk action by filter touches exactly what the filter lists.
-    let r = s.discard(&Selection::Filter(Filter { webhook: Some("billing".into()), ..Default::default() }), "op", T0).unwrap();
+    let r = s
+        .discard(
+            &Selection::Filter(Filter { webhook: Some("billing".into()), ..Default::default() }),
+            "op",
+            T0,
+        )
+        .unwrap();
     assert_eq!(r.changed, 2);
     assert_eq!(s.audit_log(1).unwrap()[0].filter.as_deref(), Some("webhook:billing"));
 }
@@ -296,7 +359,11 @@ fn filters_narrow_by_every_field() {
 #[test]
 fn counts_and_stats() {
     let mut s = mem();
-    s.insert_batch(&[entry("1", "a", Some(503), T0), entry("2", "a", Some(429), T0), entry("3", "b", None, T0)], T0).unwrap();
+    s.insert_batch(
+        &[entry("1", "a", Some(503), T0), entry("2", "a", Some(429), T0), entry("3", "b", None, T0)],
+        T0,
+    )
+    .unwrap();
     s.discard(&Selection::Ids(vec![3]), "op", T0).unwrap();
     let counts = s.counts_by_state().unwrap();
     assert_eq!(counts.len(), 5);

@@ -62,7 +62,10 @@ fn migrates_from_an_empty_file_and_from_every_earlier_version() {
 fn newer_schema_is_refused_untouched() {
     let (_d, path, s) = file_store();
     drop(s);
-    rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", schema::VERSION + 1).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", schema::VERSION + 1)
+        .unwrap();
     let before = std::fs::read(&path).unwrap();
     let err = Store::open(&path, StoreOptions::default()).err().expect("refused");
     assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
@@ -72,7 +75,9 @@ fn newer_schema_is_refused_untouched() {
 #[test]
 fn a_file_that_is_not_sqlite_is_never_touched() {
     let dir = tempfile::tempdir().unwrap();
-    for (name, bytes) in [("notes.txt", &b"meeting notes: call the vendor about the outage\n"[..]), ("tiny", b"SQLite")] {
+    for (name, bytes) in
+        [("notes.txt", &b"meeting notes: call the vendor about the outage\n"[..]), ("tiny", b"SQLite")]
+    {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
         let err = Store::open(&path, StoreOptions::default()).err().expect("refused");
@@ -102,7 +107,7 @@ fn a_corrupt_database_says_so_and_is_left_as_it_was() {
         s.count(&Filter { search: Some("src-2999".into()), ..Default::default() })?;
         s.list(&Filter::default(), Order::OldestFirst, None, 5000).map(|_| ())
     });
-    let err = result.err().expect("corruption is reported");
+    let err = result.expect_err("corruption is reported");
     assert!(matches!(err, StoreError::Corrupt { .. } | StoreError::NotADatabase { .. }), "{err:?}");
     assert!(err.to_string().contains(&path.display().to_string()), "{err}");
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "file unchanged");
@@ -125,7 +130,10 @@ fn a_read_only_database_serves_reads_and_says_why_writes_fail() {
     let err = s.discard(&Selection::Ids(vec![1]), "op", T0).unwrap_err();
     assert!(err.is_read_only(), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("read-only") && msg.contains(&path.display().to_string()) && msg.contains("list"), "{msg}");
+    assert!(
+        msg.contains("read-only") && msg.contains(&path.display().to_string()) && msg.contains("list"),
+        "{msg}"
+    );
     drop(s);
     assert_eq!(std::fs::read(&path).unwrap(), before);
 
@@ -142,7 +150,9 @@ fn a_locked_database_waits_then_names_the_file() {
     s.insert_batch(&[entry("a", "w", Some(503), T0)], T0).unwrap();
     let holder = rusqlite::Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let mut waiting = Store::open(&path, StoreOptions { busy_timeout: Duration::from_millis(150), ..Default::default() }).unwrap();
+    let mut waiting =
+        Store::open(&path, StoreOptions { busy_timeout: Duration::from_millis(150), ..Default::default() })
+            .unwrap();
     let started = std::time::Instant::now();
     let err = waiting.discard(&Selection::Ids(vec![1]), "op", T0).unwrap_err();
     assert!(started.elapsed() >= Duration::from_millis(150), "waited the busy timeout first");
@@ -150,7 +160,11 @@ fn a_locked_database_waits_then_names_the_file() {
     let msg = err.to_string();
     assert!(msg.contains("locked") && msg.contains(&path.display().to_string()), "{msg}");
     holder.execute_batch("ROLLBACK").unwrap();
-    assert_eq!(waiting.discard(&Selection::Ids(vec![1]), "op", T0).unwrap().changed, 1, "works once released");
+    assert_eq!(
+        waiting.discard(&Selection::Ids(vec![1]), "op", T0).unwrap().changed,
+        1,
+        "works once released"
+    );
 }
 
 #[test]

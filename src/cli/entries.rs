@@ -60,7 +60,11 @@ pub fn list(ctx: &Ctx, a: ListArgs) -> eyre::Result<ExitCode> {
         .collect();
     print!(
         "{}",
-        table(&["ID", "STATE", "WEBHOOK", "STATUS", "TRIES", "FAILED (UTC)", "NEXT", "ERROR"], &body, &[(2, 30), (7, 60)])
+        table(
+            &["ID", "STATE", "WEBHOOK", "STATUS", "TRIES", "FAILED (UTC)", "NEXT", "ERROR"],
+            &body,
+            &[(2, 30), (7, 60)]
+        )
     );
     let total = store.count(&filter)?;
     if total > rows.len() as u64 || a.after.is_some() {
@@ -96,7 +100,8 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> eyre::Result<ExitCode> {
     }
     let e = &rec.entry;
     let names = webhook_names(&store)?;
-    let opt = |v: &Option<String>| v.as_deref().map(|s| sanitize(s).into_owned()).unwrap_or_else(|| "-".into());
+    let opt =
+        |v: &Option<String>| v.as_deref().map(|s| sanitize(s).into_owned()).unwrap_or_else(|| "-".into());
     let status = |s: Option<u16>| s.map(|s| s.to_string()).unwrap_or_else(|| "-".into());
     let webhook = match names.get(&e.webhook_id) {
         Some(n) => format!("{} ({})", sanitize(n), sanitize(&e.webhook_id)),
@@ -106,7 +111,15 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> eyre::Result<ExitCode> {
     let mut fields = vec![
         ("source id", format!("{} ({})", sanitize(&e.source_id), sanitize(&e.source_kind))),
         ("webhook", webhook),
-        ("failed", format!("{}  status {}  {}", crate::time::format_ms(e.failed_at), status(e.status_code), opt(&e.error))),
+        (
+            "failed",
+            format!(
+                "{}  status {}  {}",
+                crate::time::format_ms(e.failed_at),
+                status(e.status_code),
+                opt(&e.error)
+            ),
+        ),
         ("attempts", format!("{} ({} this round)", e.attempts, e.round_attempts)),
         (
             "next attempt",
@@ -120,11 +133,7 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> eyre::Result<ExitCode> {
     if let (Some(owner), Some(until)) = (&e.lease_owner, e.lease_until) {
         fields.push(("lease", format!("{} until {}", sanitize(owner), crate::time::format_ms(until))));
     }
-    let mut payload_note = format!(
-        "{}, {} bytes",
-        opt(&e.content_type),
-        thousands(e.payload_size)
-    );
+    let mut payload_note = format!("{}, {} bytes", opt(&e.content_type), thousands(e.payload_size));
     if e.payload_truncated {
         payload_note.push_str(&format!(" (stored: first {} bytes)", thousands(rec.payload.len() as u64)));
     }
@@ -189,8 +198,10 @@ pub fn stats(ctx: &Ctx, a: StatsArgs) -> eyre::Result<ExitCode> {
     }
     println!("{} entries in {}", thousands(s.total), store.path().display());
     let states = crate::store::EntryState::ALL;
-    let by_state: Vec<Vec<String>> =
-        states.iter().map(|st| vec![st.to_string(), thousands(s.by_state.get(st).copied().unwrap_or(0))]).collect();
+    let by_state: Vec<Vec<String>> = states
+        .iter()
+        .map(|st| vec![st.to_string(), thousands(s.by_state.get(st).copied().unwrap_or(0))])
+        .collect();
     println!("\n{}", table(&["STATE", "ENTRIES"], &by_state, &[]));
     if !s.by_webhook.is_empty() {
         let mut header = vec!["WEBHOOK", "TOTAL"];
@@ -207,7 +218,8 @@ pub fn stats(ctx: &Ctx, a: StatsArgs) -> eyre::Result<ExitCode> {
         println!("{}", table(&header, &rows, &[(0, 40)]));
     }
     if !s.by_status_class.is_empty() {
-        let rows: Vec<Vec<String>> = s.by_status_class.iter().map(|(k, n)| vec![k.clone(), thousands(*n)]).collect();
+        let rows: Vec<Vec<String>> =
+            s.by_status_class.iter().map(|(k, n)| vec![k.clone(), thousands(*n)]).collect();
         println!("{}", table(&["FAILURE STATUS", "ENTRIES"], &rows, &[]));
     }
     Ok(ExitCode::SUCCESS)
@@ -238,7 +250,13 @@ pub struct DiscardArgs {
 
 /// Turn ids or filter flags into a selection; `--limit` picks the newest N matching ids, the
 /// same ones `list` with those flags shows.
-pub fn selection(store: &Store, ids: &[EntryId], filter: &FilterArgs, all: bool, verb: &str) -> eyre::Result<Selection> {
+pub fn selection(
+    store: &Store,
+    ids: &[EntryId],
+    filter: &FilterArgs,
+    all: bool,
+    verb: &str,
+) -> eyre::Result<Selection> {
     match (ids.is_empty(), filter.is_unset(), all) {
         (false, true, false) => Ok(Selection::Ids(ids.to_vec())),
         (false, _, _) => Err(usage(format!("give entry ids or filter flags to {verb}, not both"))),
@@ -251,7 +269,8 @@ pub fn selection(store: &Store, ids: &[EntryId], filter: &FilterArgs, all: bool,
             let f = filter.to_filter(now_ms())?;
             match filter.limit {
                 Some(n) => {
-                    let ids = store.list(&f, Order::NewestFirst, None, n)?.into_iter().map(|e| e.id).collect();
+                    let ids =
+                        store.list(&f, Order::NewestFirst, None, n)?.into_iter().map(|e| e.id).collect();
                     Ok(Selection::Ids(ids))
                 }
                 None => Ok(Selection::Filter(f)),
@@ -326,7 +345,10 @@ pub fn prune(ctx: &Ctx, a: PruneArgs) -> eyre::Result<ExitCode> {
         store.prune(cutoff, 5000, &ctx.config.operator, now)?
     };
     if a.json {
-        println!("{}", serde_json::json!({ "dry_run": a.dry_run, "removed": n, "before": crate::time::format_ms(cutoff) }));
+        println!(
+            "{}",
+            serde_json::json!({ "dry_run": a.dry_run, "removed": n, "before": crate::time::format_ms(cutoff) })
+        );
     } else {
         let verb = if a.dry_run { "would remove" } else { "removed" };
         println!(

@@ -48,7 +48,10 @@ impl FilterArgs {
             .transpose()
             .map_err(|e| usage(format!("--status: {e}")))?;
         let time = |flag: &str, v: &Option<String>| {
-            v.as_deref().map(|s| parse_time_arg(s, now)).transpose().map_err(|e| usage(format!("{flag}: {e}")))
+            v.as_deref()
+                .map(|s| parse_time_arg(s, now))
+                .transpose()
+                .map_err(|e| usage(format!("{flag}: {e}")))
         };
         let since = time("--since", &self.since)?;
         let until = time("--until", &self.until)?;

@@ -56,7 +56,8 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> eyre::Result<ExitCode> {
             let mut tmp = path.clone().into_os_string();
             tmp.push(".partial");
             let tmp = PathBuf::from(tmp);
-            let f = std::fs::File::create(&tmp).wrap_err_with(|| format!("cannot create {}", tmp.display()))?;
+            let f =
+                std::fs::File::create(&tmp).wrap_err_with(|| format!("cannot create {}", tmp.display()))?;
             (Box::new(f), Some(tmp))
         }
         None => (Box::new(std::io::stdout().lock()), None),
@@ -64,14 +65,14 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> eyre::Result<ExitCode> {
     let out = BufWriter::with_capacity(1 << 16, sink);
     enum Sink<W: Write> {
         Jsonl(W),
-        Csv(csv::Writer<W>),
+        Csv(Box<csv::Writer<W>>),
     }
     let mut sink = match a.format {
         Format::Jsonl => Sink::Jsonl(out),
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(csv_header(a.with_payload))?;
-            Sink::Csv(w)
+            Sink::Csv(Box::new(w))
         }
     };
     let bar = progress(total, "exporting");
@@ -100,7 +101,8 @@ pub fn export(ctx: &Ctx, a: ExportArgs) -> eyre::Result<ExitCode> {
     .wrap_err("writing the export")?;
     bar.finish_and_clear();
     if let (Some(tmp), Some(path)) = (partial, &a.out) {
-        std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
+        std::fs::rename(&tmp, path)
+            .wrap_err_with(|| format!("cannot rename {} to {}", tmp.display(), path.display()))?;
         eprintln!("exported {} entries to {}", thousands(written as u64), path.display());
     }
     Ok(ExitCode::SUCCESS)
@@ -119,14 +121,17 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> eyre::Result<ExitCode> {
     let reader: Box<dyn BufRead> = if a.file.as_os_str() == "-" {
         Box::new(std::io::stdin().lock())
     } else {
-        let f = std::fs::File::open(&a.file).map_err(|e| usage(format!("cannot read {}: {e}", a.file.display())))?;
+        let f = std::fs::File::open(&a.file)
+            .map_err(|e| usage(format!("cannot read {}: {e}", a.file.display())))?;
         Box::new(std::io::BufReader::with_capacity(1 << 16, f))
     };
     let size = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
     let mut store = ctx.open()?;
     let now = now_ms();
     let bar = progress(size, "importing");
-    bar.set_style(ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta} left)").expect("valid"));
+    bar.set_style(
+        ProgressStyle::with_template("{msg} {wide_bar} {bytes}/{total_bytes} ({eta} left)").expect("valid"),
+    );
     let (mut inserted, mut duplicates) = (0u64, 0u64);
     let mut rejected: Vec<(usize, String)> = Vec::new();
     let mut batch = Vec::with_capacity(1000);
@@ -161,7 +166,8 @@ pub fn import(ctx: &Ctx, a: ImportArgs) -> eyre::Result<ExitCode> {
         eprintln!("… and {} more rejected lines", rejected.len() - 20);
     }
     if a.json {
-        let lines: Vec<_> = rejected.iter().map(|(n, why)| serde_json::json!({"line": n, "reason": why})).collect();
+        let lines: Vec<_> =
+            rejected.iter().map(|(n, why)| serde_json::json!({"line": n, "reason": why})).collect();
         println!(
             "{}",
             serde_json::json!({"inserted": inserted, "duplicates": duplicates, "rejected": rejected.len(), "rejected_lines": lines})

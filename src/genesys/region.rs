@@ -42,10 +42,7 @@ impl Region {
     pub fn parse(input: &str) -> Result<Region, UnknownRegion> {
         let s = input.trim().to_ascii_lowercase();
         let s = s.strip_prefix("https://").unwrap_or(&s).trim_end_matches('/');
-        let host = s
-            .strip_prefix("api.")
-            .or_else(|| s.strip_prefix("login."))
-            .unwrap_or(s);
+        let host = s.strip_prefix("api.").or_else(|| s.strip_prefix("login.")).unwrap_or(s);
         let key = host.replace('-', "_");
         REGIONS
             .iter()
@@ -90,7 +87,13 @@ mod tests {
 
     #[test]
     fn parses_keys_domains_and_hosts() {
-        for input in ["eu_west_1", "EU-WEST-1", "mypurecloud.ie", "api.mypurecloud.ie", "https://login.mypurecloud.ie/"] {
+        for input in [
+            "eu_west_1",
+            "EU-WEST-1",
+            "mypurecloud.ie",
+            "api.mypurecloud.ie",
+            "https://login.mypurecloud.ie/",
+        ] {
             let r = Region::parse(input).unwrap();
             assert_eq!(r.key, "eu_west_1", "{input}");
             assert_eq!(r.api_base(), "https://api.mypurecloud.ie");

@@ -245,7 +245,13 @@ impl Store {
     /// A page of entries matching `filter`, keyset-paginated on id: pass the last id of the
     /// previous page as `after` (ids are never reused, so rows inserted between pages neither
     /// shift nor repeat what was already read).
-    pub fn list(&self, filter: &Filter, order: Order, after: Option<EntryId>, limit: usize) -> Result<Vec<Entry>> {
+    pub fn list(
+        &self,
+        filter: &Filter,
+        order: Order,
+        after: Option<EntryId>,
+        limit: usize,
+    ) -> Result<Vec<Entry>> {
         let (cond, mut params) = filter.to_sql(&self.conn).map_err(|e| self.err(e))?;
         let (op, dir) = match order {
             Order::NewestFirst => ("<", "DESC"),
@@ -267,7 +273,12 @@ impl Store {
     }
 
     /// Like [`Store::list`] but with payloads and attempts, oldest first (what export reads).
-    pub fn list_records(&self, filter: &Filter, after: Option<EntryId>, limit: usize) -> Result<Vec<EntryRecord>> {
+    pub fn list_records(
+        &self,
+        filter: &Filter,
+        after: Option<EntryId>,
+        limit: usize,
+    ) -> Result<Vec<EntryRecord>> {
         self.list(filter, Order::OldestFirst, after, limit)?
             .into_iter()
             .map(|entry| {

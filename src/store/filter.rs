@@ -124,7 +124,8 @@ fn resolve_webhooks(conn: &rusqlite::Connection, w: &str) -> rusqlite::Result<Ve
     let mut stmt = conn.prepare_cached(
         "SELECT id FROM webhooks WHERE id LIKE ?1 ESCAPE '\\' OR name LIKE ?1 ESCAPE '\\' ORDER BY id",
     )?;
-    let mut ids: Vec<String> = stmt.query_map([like_pattern(w)], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut ids: Vec<String> =
+        stmt.query_map([like_pattern(w)], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     if !ids.iter().any(|id| id == w) {
         ids.insert(0, w.to_string());
     }
@@ -169,11 +170,7 @@ impl fmt::Display for Filter {
         if let Some(s) = &self.search {
             parts.push(format!("search:{s:?}"));
         }
-        if parts.is_empty() {
-            f.write_str("(everything)")
-        } else {
-            f.write_str(&parts.join(" "))
-        }
+        if parts.is_empty() { f.write_str("(everything)") } else { f.write_str(&parts.join(" ")) }
     }
 }
 

@@ -23,9 +23,9 @@ pub fn find(path: &Path) -> Vec<(u32, String)> {
             continue;
         }
         let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else { continue };
-        let holds = fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path()).map(|l| names.contains(&l)).unwrap_or(false)
-        });
+        let holds = fds
+            .flatten()
+            .any(|fd| std::fs::read_link(fd.path()).map(|l| names.contains(&l)).unwrap_or(false));
         if holds {
             let cmd = std::fs::read(p.path().join("cmdline"))
                 .map(|b| {
@@ -48,12 +48,9 @@ pub fn find(path: &Path) -> Vec<(u32, String)> {
 pub fn describe(path: &Path) -> String {
     let found = find(path);
     if found.is_empty() {
-        return "another process (not visible from here; a redrive worker, relay or sqlite3 shell?)"
-            .into();
+        return "another process (not visible from here; a redrive worker, relay or sqlite3 shell?)".into();
     }
-    let parts: Vec<String> = found
-        .iter()
-        .map(|(pid, cmd)| format!("pid {pid} ({})", crate::text::truncate(cmd, 60)))
-        .collect();
+    let parts: Vec<String> =
+        found.iter().map(|(pid, cmd)| format!("pid {pid} ({})", crate::text::truncate(cmd, 60))).collect();
     parts.join(", ")
 }

@@ -110,7 +110,9 @@ impl Store {
                 let a = &o.attempt;
                 let snippet = a.response_snippet.as_deref().map(|s| bounded(s, SNIPPET_MAX));
                 let row: Option<(u32, bool)> = bump
-                    .query_row(params![o.id, a.status_code, a.error, now, owner], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .query_row(params![o.id, a.status_code, a.error, now, owner], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
                     .optional()
                     .map_err(|e| tx.err(e))?;
                 let Some((number, held)) = row else {

@@ -19,12 +19,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use entries::{InsertReport, Order};
 pub use error::StoreError;
 pub use filter::{Filter, Selection, StatusMatch};
 pub use leases::{Disposition, Outcome};
 pub use model::*;
 pub use ops::{ChangeReport, Stats};
-pub use entries::{InsertReport, Order};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -95,7 +95,9 @@ impl Store {
         let flags = if read_only.is_some() {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
         } else {
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
         let conn = Connection::open_with_flags(&path, flags)
             .map_err(|e| StoreError::from_sqlite(&path, e, opts.busy_timeout))?;
@@ -107,7 +109,8 @@ impl Store {
     /// A private in-memory store (tests, benchmarks, the demo).
     pub fn open_in_memory(opts: StoreOptions) -> Result<Store> {
         let path = PathBuf::from(":memory:");
-        let conn = Connection::open_in_memory().map_err(|e| StoreError::from_sqlite(&path, e, opts.busy_timeout))?;
+        let conn =
+            Connection::open_in_memory().map_err(|e| StoreError::from_sqlite(&path, e, opts.busy_timeout))?;
         let mut store = Store { conn, path, opts, read_only: None };
         store.init()?;
         Ok(store)
@@ -120,7 +123,11 @@ impl Store {
         let version: i64 =
             self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| self.err(e))?;
         if version > schema::VERSION {
-            return Err(StoreError::TooNew { path: self.path.clone(), found: version, known: schema::VERSION });
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known: schema::VERSION,
+            });
         }
         if let Some(reason) = &self.read_only {
             if version < schema::VERSION {
@@ -152,7 +159,8 @@ impl Store {
     #[doc(hidden)]
     pub fn migrate_to(&mut self, target: i64) -> Result<()> {
         let tx = self.write_tx()?;
-        let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| tx.err(e))?;
+        let version: i64 =
+            tx.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| tx.err(e))?;
         let pending = (target - version).max(0) as usize;
         for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(version as usize).take(pending) {
             tx.execute_batch(sql).map_err(|e| tx.err(e))?;

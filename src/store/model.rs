@@ -55,9 +55,7 @@ impl FromStr for EntryState {
             .into_iter()
             .find(|st| st.as_str() == norm || (norm == "inflight" && *st == EntryState::InFlight))
             .ok_or_else(|| {
-                format!(
-                    "unknown state `{s}`; valid states: pending, in_flight, delivered, dead, discarded"
-                )
+                format!("unknown state `{s}`; valid states: pending, in_flight, delivered, dead, discarded")
             })
     }
 }

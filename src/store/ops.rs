@@ -95,7 +95,13 @@ pub struct WebhookStats {
 impl Store {
     /// Queue the selected entries for an immediate retry with a fresh retry budget. Delivered
     /// entries only with `force`; entries in flight or without a payload are skipped.
-    pub fn retry_now(&mut self, sel: &Selection, force: bool, operator: &str, now: Millis) -> Result<ChangeReport> {
+    pub fn retry_now(
+        &mut self,
+        sel: &Selection,
+        force: bool,
+        operator: &str,
+        now: Millis,
+    ) -> Result<ChangeReport> {
         self.bulk(sel, Action::Retry { force }, operator, now, false)
     }
 
@@ -114,7 +120,14 @@ impl Store {
         self.bulk(sel, Action::Discard, "", 0, true)
     }
 
-    fn bulk(&mut self, sel: &Selection, action: Action, operator: &str, now: Millis, dry_run: bool) -> Result<ChangeReport> {
+    fn bulk(
+        &mut self,
+        sel: &Selection,
+        action: Action,
+        operator: &str,
+        now: Millis,
+        dry_run: bool,
+    ) -> Result<ChangeReport> {
         let (cond, params) = sel.to_sql(&self.conn).map_err(|e| self.err(e))?;
         let plan = |tx: &rusqlite::Connection| -> rusqlite::Result<ChangeReport> {
             let mut report = ChangeReport::default();

@@ -54,7 +54,13 @@ impl Store {
     }
 
     /// Pause or resume a webhook (a paused webhook's entries are not claimed).
-    pub fn set_webhook_paused(&mut self, id: &str, paused: bool, reason: Option<&str>, now: Millis) -> Result<bool> {
+    pub fn set_webhook_paused(
+        &mut self,
+        id: &str,
+        paused: bool,
+        reason: Option<&str>,
+        now: Millis,
+    ) -> Result<bool> {
         let tx = self.write_tx()?;
         let n = tx
             .execute(
