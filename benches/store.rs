@@ -49,6 +49,7 @@ fn main() {
                     failed_at: now - 10 * 86_400_000 + (k as i64 * 10 * 86_400_000 / n as i64),
                     payload_unavailable: None,
                     next_attempt_at: Some(now),
+                    execution_data: None,
                 }
             })
             .collect();

@@ -61,6 +61,12 @@ pub struct EntryLine {
     pub payload_encoding: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub history: Option<Vec<AttemptLine>>,
+    /// The raw execution-data file the payload was recovered from, when kept (text, or base64
+    /// with `execution_data_encoding`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_data: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_data_encoding: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -113,6 +119,8 @@ impl EntryLine {
             payload: None,
             payload_encoding: None,
             history: None,
+            execution_data: None,
+            execution_data_encoding: None,
         }
     }
 
@@ -122,6 +130,11 @@ impl EntryLine {
         let (payload, encoding) = encode_payload(&rec.payload);
         line.payload = Some(payload);
         line.payload_encoding = encoding;
+        if let Some(raw) = &rec.execution_data {
+            let (data, encoding) = encode_payload(raw);
+            line.execution_data = Some(data);
+            line.execution_data_encoding = encoding;
+        }
         line.history = Some(
             rec.attempts
                 .iter()
@@ -150,14 +163,15 @@ impl EntryLine {
         if self.webhook_id.is_empty() {
             return Err("webhook_id is empty".into());
         }
-        let payload = match (self.payload.as_deref(), self.payload_encoding.as_deref()) {
-            (None, _) => return Err("payload is missing".into()),
-            (Some(p), None) => p.as_bytes().to_vec(),
-            (Some(p), Some("base64")) => B64.decode(p).map_err(|e| format!("payload: bad base64 ({e})"))?,
-            (Some(_), Some(other)) => {
-                return Err(format!("payload_encoding `{other}` is not supported (only base64)"));
-            }
+        let payload = match self.payload.as_deref() {
+            None => return Err("payload is missing".into()),
+            Some(p) => decode("payload", p, self.payload_encoding.as_deref())?,
         };
+        let execution_data = self
+            .execution_data
+            .as_deref()
+            .map(|d| decode("execution_data", d, self.execution_data_encoding.as_deref()))
+            .transpose()?;
         let history = self
             .history
             .unwrap_or_default()
@@ -203,7 +217,15 @@ impl EntryLine {
             created_at: time("created_at", &self.created_at)?.unwrap_or(now),
             updated_at: time("updated_at", &self.updated_at)?.unwrap_or(now),
         };
-        Ok(EntryRecord { entry, payload, attempts: history })
+        Ok(EntryRecord { entry, payload, attempts: history, execution_data })
+    }
+}
+
+fn decode(field: &str, text: &str, encoding: Option<&str>) -> Result<Vec<u8>, String> {
+    match encoding {
+        None => Ok(text.as_bytes().to_vec()),
+        Some("base64") => B64.decode(text).map_err(|e| format!("{field}: bad base64 ({e})")),
+        Some(other) => Err(format!("{field}_encoding `{other}` is not supported (only base64)")),
     }
 }
 

@@ -64,6 +64,7 @@ fn fill(store: &mut Store) {
     let mut unicode = entry("uni", "billing", Some(500), T0 + 1);
     unicode.payload = "{\"name\":\"Zoë ✓ \\u001b[2J\",\"note\":\"line1\\nline2\"}".as_bytes().to_vec();
     unicode.error = Some("Gateway said: \u{1b}]52;c;ZXZpbA==\u{7} ünïcode".into());
+    unicode.execution_data = Some(br#"{"flow":{"execution":[]}}"#.to_vec());
     let mut held = entry("held", "orders", None, T0 + 2);
     held.next_attempt_at = None;
     let mut unavailable = entry("gone", "orders", Some(503), T0 + 3);
@@ -103,6 +104,7 @@ fn export_import_export_is_byte_identical() {
     let exported = std::fs::read_to_string(&first).unwrap();
     assert_eq!(exported.lines().count(), 5);
     assert!(exported.contains("\"payload_encoding\":\"base64\""));
+    assert!(exported.contains("\"execution_data\":\"{\\\"flow\\\""), "{exported}");
     assert!(!a.path("first.jsonl.partial").exists());
 
     let b = Env::new();

@@ -392,3 +392,20 @@ fn prune_removes_only_old_finished_entries_in_batches() {
     assert_eq!(s.count(&Filter { states: vec![EntryState::Pending], ..Default::default() }).unwrap(), 10);
     assert_eq!(s.audit_log(1).unwrap()[0].action, "prune");
 }
+
+#[test]
+fn keeps_execution_data_and_a_key_value_cursor() {
+    let mut s = mem();
+    let mut e = entry("a", "w", Some(500), T0);
+    e.execution_data = Some(b"{\"flow\":{}}".to_vec());
+    let ids = s.insert_batch(&[e, entry("b", "w", None, T0)], T0).unwrap().inserted;
+    assert_eq!(s.execution_data(ids[0]).unwrap().as_deref(), Some(&b"{\"flow\":{}}"[..]));
+    assert_eq!(s.execution_data(ids[1]).unwrap(), None);
+    assert_eq!(s.record(ids[0]).unwrap().execution_data.unwrap().len(), 11);
+    let existing = s.existing_source_ids(&["a".into(), "zzz".into()]).unwrap();
+    assert_eq!(existing.into_iter().collect::<Vec<_>>(), vec!["a".to_string()]);
+    assert_eq!(s.kv_get("poll.cursor").unwrap(), None);
+    s.kv_set("poll.cursor", "123", T0).unwrap();
+    s.kv_set("poll.cursor", "456", T0).unwrap();
+    assert_eq!(s.kv_get("poll.cursor").unwrap().as_deref(), Some("456"));
+}

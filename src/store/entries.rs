@@ -74,6 +74,9 @@ impl Store {
                      ON CONFLICT (source_id) DO NOTHING RETURNING id",
                 )
                 .map_err(|e| tx.err(e))?;
+            let mut raw = tx
+                .prepare_cached("INSERT INTO execution_data (entry_id, data) VALUES (?1, ?2)")
+                .map_err(|e| tx.err(e))?;
             for e in batch {
                 let truncated = e.payload.len() > cap;
                 let stored = &e.payload[..e.payload.len().min(cap)];
@@ -104,7 +107,12 @@ impl Store {
                     .optional()
                     .map_err(|e| tx.err(e))?;
                 match id {
-                    Some(id) => report.inserted.push(id),
+                    Some(id) => {
+                        if let Some(data) = &e.execution_data {
+                            raw.execute(params![id, data]).map_err(|e| tx.err(e))?;
+                        }
+                        report.inserted.push(id)
+                    }
                     None => report.duplicates.push(e.source_id.clone()),
                 }
             }
@@ -172,6 +180,11 @@ impl Store {
                     report.duplicates.push(e.source_id.clone());
                     continue;
                 };
+                if let Some(data) = &rec.execution_data {
+                    tx.prepare_cached("INSERT INTO execution_data (entry_id, data) VALUES (?1, ?2)")
+                        .and_then(|mut s| s.execute(params![id, data]))
+                        .map_err(|e| tx.err(e))?;
+                }
                 for a in &rec.attempts {
                     att.execute(params![
                         id,
@@ -237,9 +250,55 @@ impl Store {
         Ok(rows)
     }
 
-    /// One entry with its payload and attempts.
+    /// The execution-data file an entry was recovered from, when it was kept.
+    pub fn execution_data(&self, id: EntryId) -> Result<Option<Vec<u8>>> {
+        self.conn
+            .prepare_cached("SELECT data FROM execution_data WHERE entry_id = ?1")
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    /// One entry with its payload, attempts and execution data.
     pub fn record(&self, id: EntryId) -> Result<EntryRecord> {
-        Ok(EntryRecord { entry: self.get(id)?, payload: self.payload(id)?, attempts: self.attempts(id)? })
+        Ok(EntryRecord {
+            entry: self.get(id)?,
+            payload: self.payload(id)?,
+            attempts: self.attempts(id)?,
+            execution_data: self.execution_data(id)?,
+        })
+    }
+
+    /// Which of `source_ids` are stored already (so a poll fetches payloads only for new ones).
+    pub fn existing_source_ids(&self, source_ids: &[String]) -> Result<std::collections::HashSet<String>> {
+        let json = serde_json::to_string(source_ids).expect("strings serialise");
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT source_id FROM entries WHERE source_id IN (SELECT value FROM json_each(?1))",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([json], |r| r.get(0))
+            .and_then(|rows| rows.collect::<rusqlite::Result<_>>())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A value the program keeps between runs (the poll cursor, cached source facts).
+    pub fn kv_get(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT value FROM kv WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn kv_set(&mut self, key: &str, value: &str, now: Millis) -> Result<()> {
+        let tx = self.write_tx()?;
+        tx.execute(
+            "INSERT INTO kv (key, value, updated_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            params![key, value, now],
+        )
+        .map_err(|e| tx.err(e))?;
+        tx.commit()
     }
 
     /// A page of entries matching `filter`, keyset-paginated on id: pass the last id of the
@@ -283,7 +342,12 @@ impl Store {
             .into_iter()
             .map(|entry| {
                 let id = entry.id;
-                Ok(EntryRecord { entry, payload: self.payload(id)?, attempts: self.attempts(id)? })
+                Ok(EntryRecord {
+                    entry,
+                    payload: self.payload(id)?,
+                    attempts: self.attempts(id)?,
+                    execution_data: self.execution_data(id)?,
+                })
             })
             .collect()
     }

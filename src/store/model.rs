@@ -110,6 +110,9 @@ pub struct NewEntry {
     pub payload_unavailable: Option<String>,
     /// When the worker may first retry it; `None` holds it for an operator.
     pub next_attempt_at: Option<Millis>,
+    /// The raw file the payload was recovered from (Genesys execution data), kept for
+    /// inspection.
+    pub execution_data: Option<Vec<u8>>,
 }
 
 /// An entry as stored, without its payload (see [`super::Store::payload`]).
@@ -170,6 +173,7 @@ pub struct EntryRecord {
     pub entry: Entry,
     pub payload: Vec<u8>,
     pub attempts: Vec<Attempt>,
+    pub execution_data: Option<Vec<u8>>,
 }
 
 /// A webhook: one outbound endpoint (a Genesys data action, or a relay route).

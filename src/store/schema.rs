@@ -76,6 +76,20 @@ CREATE TABLE audit (
     detail   TEXT
 );
 "#,
+    // v2: a key-value table for the poller's cursor and cached source facts, and the raw
+    // execution-data file kept beside the entry it was recovered from.
+    r#"
+CREATE TABLE kv (
+    key        TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE execution_data (
+    entry_id INTEGER PRIMARY KEY REFERENCES entries (id) ON DELETE CASCADE,
+    data     BLOB NOT NULL
+);
+"#,
 ];
 
 /// The schema version this build writes.

@@ -14,6 +14,7 @@ pub fn entry(source_id: &str, webhook: &str, status: Option<u16>, failed_at: i64
         failed_at,
         payload_unavailable: None,
         next_attempt_at: Some(failed_at),
+        execution_data: None,
     }
 }
 
