@@ -57,6 +57,17 @@ pub fn parse_time_arg(s: &str, now: Millis) -> Result<Millis, String> {
     }
 }
 
+/// A `Retry-After` header: delay-seconds or an HTTP date (RFC 9110 §10.2.3), as a wait from
+/// `now`. A date in the past means no wait; anything else unreadable is `None`.
+pub fn parse_retry_after(v: &str, now: Millis) -> Option<std::time::Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(std::time::Duration::from_secs(secs));
+    }
+    let at = jiff::fmt::rfc2822::parse(v).ok()?.timestamp().as_millisecond();
+    Some(std::time::Duration::from_millis(at.saturating_sub(now).max(0) as u64))
+}
+
 /// A short human form of a duration: `45s`, `12m`, `3h`, `2d`.
 pub fn humanize(ms: i64) -> String {
     let s = ms.abs() / 1000;
@@ -93,6 +104,18 @@ mod tests {
         assert_eq!(parse_duration("1w 2d").unwrap().as_secs(), 9 * 86400);
         assert_eq!(parse_duration("90s").unwrap().as_secs(), 90);
         assert!(parse_duration("1 month").is_err());
+    }
+
+    #[test]
+    fn retry_after_seconds_or_http_date() {
+        let now = parse_rfc3339("2026-12-04T10:00:00Z").unwrap();
+        assert_eq!(parse_retry_after("7", now), Some(std::time::Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Fri, 04 Dec 2026 10:00:30 GMT", now),
+            Some(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(parse_retry_after("Fri, 04 Dec 2026 09:00:00 GMT", now), Some(std::time::Duration::ZERO));
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 
     #[test]
