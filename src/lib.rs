@@ -9,3 +9,4 @@ pub mod store;
 pub mod text;
 pub mod time;
 pub mod transfer;
+pub mod worker;
