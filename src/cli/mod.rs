@@ -2,6 +2,7 @@
 
 mod entries;
 mod filter_args;
+mod genesys;
 mod output;
 mod transfer;
 
@@ -60,18 +61,18 @@ pub enum Command {
     Import(transfer::ImportArgs),
     /// Remove delivered and discarded entries older than an age
     Prune(entries::PruneArgs),
-    /// Fetch failed deliveries from Genesys Cloud [not built yet]
-    Poll,
+    /// Fetch failed deliveries from Genesys Cloud into the dead letter queue
+    Poll(genesys::PollArgs),
     /// Retry entries now [not built yet]
     Retry,
     /// Run the background worker: poll and retry until stopped [not built yet]
     Worker,
     /// The console against a simulated Genesys org, no credentials needed [not built yet]
     Demo,
-    /// Serve a simulated Genesys org on 127.0.0.1 [not built yet]
-    Sim,
-    /// Check configuration, credentials, permissions and the database [not built yet]
-    Doctor,
+    /// Serve a simulated Genesys org on 127.0.0.1 (for trying redrive without an org)
+    Sim(genesys::SimArgs),
+    /// Check configuration, credentials, permissions, execution data and the database
+    Doctor(genesys::DoctorArgs),
     /// Receive webhook calls and store them before forwarding [not built yet]
     Relay,
 }
@@ -140,20 +141,20 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Export(a) => transfer::export(&ctx, a),
         Command::Import(a) => transfer::import(&ctx, a),
         Command::Tui => not_yet("tui", "the interactive console"),
-        Command::Poll => not_yet("poll", "polling Genesys Cloud"),
+        Command::Poll(a) => genesys::poll(&ctx, a),
         Command::Retry => not_yet("retry", "the retry engine"),
         Command::Worker => not_yet("worker", "the background worker"),
         Command::Demo => not_yet("demo", "the demo (simulated org and console)"),
-        Command::Sim => not_yet("sim", "the simulated Genesys org"),
-        Command::Doctor => not_yet("doctor", "the configuration checks"),
+        Command::Sim(a) => genesys::sim(a),
+        Command::Doctor(a) => genesys::doctor(&ctx, a),
         Command::Relay => not_yet("relay", "the relay"),
     }
 }
 
 fn not_yet(cmd: &str, what: &str) -> eyre::Result<ExitCode> {
     eprintln!(
-        "redrive {cmd}: {what} is not built yet. What works today: list, show, stats, discard, \
-         export, import and prune on the local dead letter queue (see `redrive --help` and README.md)."
+        "redrive {cmd}: {what} is not built yet. What works today: poll, sim, doctor, and list, show, stats, \
+         discard, export, import and prune on the local dead letter queue (see `redrive --help` and README.md)."
     );
     Ok(ExitCode::from(1))
 }

@@ -369,6 +369,11 @@ impl Client {
         })
     }
 
+    /// Obtain a token (the doctor's "can we log in" check).
+    pub async fn login(&self) -> Result<(), GenesysError> {
+        self.token(None).await.map(|_| ())
+    }
+
     // ---- typed calls (genesys-api.md §8) -----------------------------------------------------
 
     /// Every data action with its configuration (page-number paging to `pageCount`).

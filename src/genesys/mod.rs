@@ -5,6 +5,7 @@ pub mod client;
 pub mod error;
 pub mod execdata;
 pub mod model;
+pub mod permissions;
 pub mod ratelimit;
 pub mod region;
 

@@ -38,17 +38,20 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    /// The most useful one-line description: the message (current or legacy), then the first
-    /// nested message that says more.
+    /// The most useful one-line description: the message (current or legacy), or the first
+    /// nested message when it says more, without the platform's boilerplate prefix.
     pub fn summary(&self) -> String {
         let top = self.message.clone().or_else(|| self.user_message.clone()).unwrap_or_default();
         let inner = self.errors.iter().find_map(|e| e.message.clone().or_else(|| e.user_message.clone()));
-        match (top.is_empty(), inner) {
-            (true, Some(i)) => i,
-            (false, Some(i)) if !top.contains(&i) => format!("{top}: {i}"),
-            (true, None) => self.code.clone().unwrap_or_else(|| "no message".into()),
+        let text = match inner {
+            Some(i) if top.is_empty() || i.contains(top.trim_end_matches('.')) => i,
+            Some(i) if !top.contains(&i) => format!("{top} {i}"),
+            _ if top.is_empty() => self.code.clone().unwrap_or_else(|| "no message".into()),
             _ => top,
-        }
+        };
+        text.strip_prefix("REST call for action execute failed. Message: ")
+            .map(str::to_string)
+            .unwrap_or(text)
     }
 
     /// The `details[].errorCode` values (`ACTION.REMOTE_ENDPOINT`, …).
@@ -290,4 +293,40 @@ pub struct ExecutionDataEntity {
     pub failed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_code: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_body_reads_current_and_legacy_names() {
+        let modern: ErrorBody = serde_json::from_str(
+            r#"{"message":"Rate limit exceeded","code":"too.many.requests.retry.after","status":429,
+                "contextId":"abc","messageParams":{"n":"3"},"details":[],"errors":[],"unknownField":1}"#,
+        )
+        .unwrap();
+        assert_eq!(modern.code.as_deref(), Some("too.many.requests.retry.after"));
+        assert_eq!(modern.context_id.as_deref(), Some("abc"));
+        let legacy: ErrorBody = serde_json::from_str(
+            r#"{"errorCode":"ACTION.AUTHENTICATION","userMessage":"Bad credentials","correlationId":"xyz","userParams":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(legacy.code.as_deref(), Some("ACTION.AUTHENTICATION"));
+        assert_eq!(legacy.context_id.as_deref(), Some("xyz"));
+        assert_eq!(legacy.summary(), "Bad credentials");
+    }
+
+    #[test]
+    fn summary_prefers_the_nested_detail_without_boilerplate() {
+        let b: ErrorBody = serde_json::from_str(
+            r#"{"message":"Request to backend service failed.","details":[{"errorCode":"ACTION.REMOTE_ENDPOINT"}],
+                "errors":[{"message":"REST call for action execute failed. Message: Request to backend service failed. Response from web service: busy [503]"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(b.summary(), "Request to backend service failed. Response from web service: busy [503]");
+        assert_eq!(b.detail_codes().collect::<Vec<_>>(), vec!["ACTION.REMOTE_ENDPOINT"]);
+        let plain = ErrorBody { message: Some("Not found".into()), ..Default::default() };
+        assert_eq!(plain.summary(), "Not found");
+    }
 }
