@@ -135,7 +135,8 @@ pub struct SimArgs {
     /// A permission the OAuth client lacks (repeatable), e.g. integrations:action:execute
     #[arg(long, value_name = "PERMISSION")]
     pub deny: Vec<String>,
-    /// Target behaviour by webhook, in order (repeatable): healthy, failing:0.3, slow:3s, down:60s, gone
+    /// Target behaviour by webhook, in order (repeatable): healthy, failing:0.3, slow:3s, down:60s,
+    /// reset:0.3, gone
     /// [default: healthy, failing:0.3, down:60s, healthy, slow:3s, healthy]
     #[arg(long, value_name = "BEHAVIOUR")]
     pub target: Vec<String>,
@@ -155,6 +156,11 @@ pub fn parse_behaviour(s: &str) -> Result<TargetBehaviour, String> {
         }
         "slow" => Ok(TargetBehaviour::Slow { delay: dur(arg)? }),
         "down" => Ok(TargetBehaviour::DownFor { for_: dur(arg)? }),
+        "reset" => {
+            let share: f64 =
+                arg.unwrap_or("0.3").parse().map_err(|_| format!("`{s}`: the share is a number 0.0-1.0"))?;
+            Ok(TargetBehaviour::Reset { share: share.clamp(0.0, 1.0) })
+        }
         _ => Err(format!(
             "unknown target behaviour `{s}`; use healthy, failing:0.3, slow:3s, down:60s or gone"
         )),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -30,6 +30,8 @@ pub enum TargetBehaviour {
     DownFor { for_: Duration },
     /// 410 Gone.
     Gone,
+    /// Drop this share of connections without an answer (a reset, as the client sees it).
+    Reset { share: f64 },
 }
 
 /// One request a target received.
@@ -117,28 +119,28 @@ async fn target(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let slug =
         parts.uri.path().trim_start_matches("/__sim/targets/").split('/').next().unwrap_or("").to_string();
     let h = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let (status, delay, retry_after) = {
+    let (status, delay, retry_after, reset) = {
         let mut st = s.state.lock().expect("sim lock");
         let behaviour = st.targets.behaviour.get(&slug).cloned();
         let roll: f64 = st.rng.random();
         let pick: usize = st.rng.random_range(0..5);
+        let z = Duration::ZERO;
         match behaviour {
-            None => (404, Duration::ZERO, None),
-            Some(TargetBehaviour::Healthy) => (200, Duration::ZERO, None),
-            Some(TargetBehaviour::Slow { delay }) => (200, delay, None),
-            Some(TargetBehaviour::Gone) => (410, Duration::ZERO, None),
+            None => (404, z, None, false),
+            Some(TargetBehaviour::Healthy) => (200, z, None, false),
+            Some(TargetBehaviour::Slow { delay }) => (200, delay, None, false),
+            Some(TargetBehaviour::Gone) => (410, z, None, false),
             Some(TargetBehaviour::DownFor { for_ }) => {
-                if s.started.elapsed() < for_ {
-                    (503, Duration::ZERO, None)
-                } else {
-                    (200, Duration::ZERO, None)
-                }
+                (if s.started.elapsed() < for_ { 503 } else { 200 }, z, None, false)
             }
             Some(TargetBehaviour::Failing { share }) if roll < share => {
                 let status = [500u16, 502, 503, 504, 429][pick];
-                (status, Duration::ZERO, (status == 429).then_some(1u64))
+                (status, z, (status == 429).then_some(1u64), false)
             }
-            Some(TargetBehaviour::Failing { .. }) => (200, Duration::ZERO, None),
+            Some(TargetBehaviour::Failing { .. }) => (200, z, None, false),
+            Some(TargetBehaviour::Reset { share }) => {
+                (if roll < share { 0 } else { 200 }, z, None, roll < share)
+            }
         }
     };
     if !delay.is_zero() {
@@ -157,6 +159,13 @@ async fn target(State(s): State<Arc<Shared>>, req: Request) -> Response {
             status,
             body_len: body.len(),
         });
+    }
+    if reset {
+        // A body that fails before its first byte: hyper drops the connection with no answer.
+        let broken = futures_util::stream::once(async {
+            Err::<Bytes, _>(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "simulated reset"))
+        });
+        return Response::new(Body::from_stream(broken));
     }
     let mut b = Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::OK));
     if let Some(secs) = retry_after {
