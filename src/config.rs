@@ -3,6 +3,7 @@
 //! Secrets are held in [`Secret`], whose `Debug` and `Display` print `***`, so they cannot reach
 //! a log line, the screen or an error message by accident.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -67,6 +68,89 @@ pub struct Config {
     pub operator: String,
     pub genesys: GenesysConfig,
     pub store: StoreConfig,
+    pub retry: RetryConfig,
+    pub worker: WorkerConfig,
+    /// Per-webhook settings, by webhook id (or name).
+    pub webhooks: BTreeMap<String, WebhookConfig>,
+}
+
+/// How entries are retried (defaults for every webhook).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryConfig {
+    pub base: Duration,
+    pub cap: Duration,
+    pub max_attempts: u32,
+    /// Per-call timeout of a replay.
+    pub timeout: Duration,
+    /// Replays in flight at once, in all.
+    pub concurrency: usize,
+    /// Replays in flight at once to one target.
+    pub per_target_concurrency: usize,
+    /// Replays per second to one target (none: unlimited).
+    pub per_target_rate: Option<f64>,
+    /// Consecutive retryable failures that open a target's circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long an open breaker waits before one probe.
+    pub breaker_cooldown: Duration,
+    /// How long a claimed entry stays leased to a worker without renewal.
+    pub lease: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(3600),
+            max_attempts: 8,
+            timeout: Duration::from_secs(30),
+            concurrency: 32,
+            per_target_concurrency: 8,
+            per_target_rate: None,
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(30),
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkerConfig {
+    /// How often `redrive worker` polls Genesys (when credentials are set).
+    pub poll_interval: Duration,
+    /// Whether polled entries are queued for retry at once (else held for an operator).
+    pub auto_retry: bool,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        WorkerConfig { poll_interval: Duration::from_secs(300), auto_retry: true }
+    }
+}
+
+/// How one webhook is replayed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WebhookConfig {
+    /// `genesys` (execute the data action; the default for webhooks polled from Genesys) or
+    /// `direct` (send the payload to `url`).
+    pub mode: Option<ReplayMode>,
+    pub url: Option<String>,
+    pub method: Option<String>,
+    /// Header name → the value (read from the environment variable the file names).
+    pub headers: Vec<(String, Secret)>,
+    /// Standard Webhooks signing secret (`whsec_…`), read from the environment.
+    pub signing_secret: Option<Secret>,
+    pub base: Option<Duration>,
+    pub cap: Option<Duration>,
+    pub max_attempts: Option<u32>,
+    pub concurrency: Option<usize>,
+    pub rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReplayMode {
+    Genesys,
+    Direct,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +229,51 @@ struct FileConfig {
     genesys: FileGenesys,
     #[serde(default)]
     store: FileStore,
+    #[serde(default)]
+    retry: FileRetry,
+    #[serde(default)]
+    worker: FileWorker,
+    #[serde(default)]
+    webhooks: BTreeMap<String, FileWebhook>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRetry {
+    base: Option<DurationText>,
+    cap: Option<DurationText>,
+    max_attempts: Option<u32>,
+    timeout: Option<DurationText>,
+    concurrency: Option<usize>,
+    per_target_concurrency: Option<usize>,
+    per_target_rate: Option<f64>,
+    breaker_threshold: Option<u32>,
+    breaker_cooldown: Option<DurationText>,
+    lease: Option<DurationText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWorker {
+    poll_interval: Option<DurationText>,
+    auto_retry: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebhook {
+    mode: Option<ReplayMode>,
+    url: Option<String>,
+    method: Option<String>,
+    /// Header name → name of the environment variable holding its value.
+    #[serde(default)]
+    headers_env: BTreeMap<String, String>,
+    signing_secret_env: Option<String>,
+    base: Option<DurationText>,
+    cap: Option<DurationText>,
+    max_attempts: Option<u32>,
+    concurrency: Option<usize>,
+    rate: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -287,6 +416,85 @@ impl Config {
             prune_after: fc.store.prune_after.map(|d| d.0).unwrap_or(defaults.prune_after),
         };
 
+        let rd = RetryConfig::default();
+        let fr = &fc.retry;
+        let retry = RetryConfig {
+            base: fr.base.map(|d| d.0).unwrap_or(rd.base),
+            cap: fr.cap.map(|d| d.0).unwrap_or(rd.cap),
+            max_attempts: fr.max_attempts.unwrap_or(rd.max_attempts),
+            timeout: fr.timeout.map(|d| d.0).unwrap_or(rd.timeout),
+            concurrency: fr.concurrency.unwrap_or(rd.concurrency),
+            per_target_concurrency: fr.per_target_concurrency.unwrap_or(rd.per_target_concurrency),
+            per_target_rate: fr.per_target_rate.filter(|r| *r > 0.0),
+            breaker_threshold: fr.breaker_threshold.unwrap_or(rd.breaker_threshold),
+            breaker_cooldown: fr.breaker_cooldown.map(|d| d.0).unwrap_or(rd.breaker_cooldown),
+            lease: fr.lease.map(|d| d.0).unwrap_or(rd.lease),
+        };
+        let positive = |key: &str, ok: bool| {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid { origin: file_origin(key), message: "must be at least 1".into() })
+            }
+        };
+        positive("retry.max_attempts", retry.max_attempts >= 1)?;
+        positive("retry.concurrency", retry.concurrency >= 1)?;
+        positive("retry.per_target_concurrency", retry.per_target_concurrency >= 1)?;
+        positive("retry.breaker_threshold", retry.breaker_threshold >= 1)?;
+        let wd = WorkerConfig::default();
+        let worker = WorkerConfig {
+            poll_interval: fc.worker.poll_interval.map(|d| d.0).unwrap_or(wd.poll_interval),
+            auto_retry: fc.worker.auto_retry.unwrap_or(wd.auto_retry),
+        };
+        let mut webhooks = BTreeMap::new();
+        for (id, w) in fc.webhooks {
+            let key = |k: &str| file_origin(&format!("webhooks.\"{id}\".{k}"));
+            if let Some(url) = &w.url {
+                let ok = url.starts_with("http://") || url.starts_with("https://");
+                if !ok || reqwest::Url::parse(url).is_err() {
+                    return Err(ConfigError::Invalid {
+                        origin: key("url"),
+                        message: format!("`{url}` is not an http or https URL"),
+                    });
+                }
+            }
+            if w.mode == Some(ReplayMode::Direct) && w.url.is_none() {
+                return Err(ConfigError::Invalid {
+                    origin: key("mode"),
+                    message: "direct mode needs a url".into(),
+                });
+            }
+            let read_env = |var: &str, k: &str| {
+                env(var).map(Secret).ok_or_else(|| ConfigError::Invalid {
+                    origin: key(k),
+                    message: format!("environment variable {var} is not set"),
+                })
+            };
+            let mut headers = Vec::new();
+            for (name, var) in &w.headers_env {
+                headers.push((name.clone(), read_env(var, "headers_env")?));
+            }
+            let signing_secret = match &w.signing_secret_env {
+                Some(var) => Some(read_env(var, "signing_secret_env")?),
+                None => None,
+            };
+            webhooks.insert(
+                id.clone(),
+                WebhookConfig {
+                    mode: w.mode,
+                    url: w.url,
+                    method: w.method,
+                    headers,
+                    signing_secret,
+                    base: w.base.map(|d| d.0),
+                    cap: w.cap.map(|d| d.0),
+                    max_attempts: w.max_attempts,
+                    concurrency: w.concurrency,
+                    rate: w.rate.filter(|r| *r > 0.0),
+                },
+            );
+        }
+
         let operator = over
             .operator
             .clone()
@@ -303,6 +511,9 @@ impl Config {
             operator,
             genesys,
             store,
+            retry,
+            worker,
+            webhooks,
         })
     }
 }
@@ -412,6 +623,31 @@ mod tests {
     }
 
     #[test]
+    fn webhook_settings_read_secrets_from_the_environment() {
+        let (_d, path) = write(
+            "[retry]\nbase = \"100ms\"\nmax_attempts = 3\n[webhooks.orders]\nmode = \"direct\"\nurl = \"http://127.0.0.1:9/x\"\nheaders_env = { Authorization = \"ORDERS_AUTH\" }\nsigning_secret_env = \"ORDERS_SIGNING\"\nmax_attempts = 5\n",
+        );
+        let over = Overrides { config: Some(path.clone()), ..Default::default() };
+        let env = env_of(&[("ORDERS_AUTH", "Bearer xyz"), ("ORDERS_SIGNING", "whsec_c2VjcmV0")]);
+        let c = Config::load_with(&over, &env).unwrap();
+        assert_eq!(c.retry.base, Duration::from_millis(100));
+        assert_eq!(c.retry.max_attempts, 3);
+        let w = &c.webhooks["orders"];
+        assert_eq!(w.mode, Some(ReplayMode::Direct));
+        assert_eq!(w.headers[0].0, "Authorization");
+        assert_eq!(w.headers[0].1.expose(), "Bearer xyz");
+        assert_eq!(w.max_attempts, Some(5));
+        assert!(!format!("{c:?}").contains("xyz"), "secrets stay out of Debug");
+        let e = Config::load_with(&over, &env_of(&[])).unwrap_err().to_string();
+        assert!(e.contains("ORDERS_AUTH") && e.contains("not set"), "{e}");
+
+        let (_d, path) = write("[webhooks.x]\nurl = \"ftp://example.com\"\n");
+        let over = Overrides { config: Some(path), ..Default::default() };
+        let e = Config::load_with(&over, &env_of(&[])).unwrap_err().to_string();
+        assert!(e.contains("not an http or https URL"), "{e}");
+    }
+
+    #[test]
     fn unknown_region_lists_valid_ones() {
         let e = Config::load_with(&Overrides::default(), &env_of(&[("GENESYS_REGION", "moon_1")]))
             .unwrap_err()
@@ -447,6 +683,22 @@ mod tests {
             "payload_cap",
             "busy_timeout",
             "prune_after",
+            "max_attempts",
+            "timeout",
+            "concurrency",
+            "per_target_concurrency",
+            "per_target_rate",
+            "breaker_threshold",
+            "breaker_cooldown",
+            "lease",
+            "poll_interval",
+            "auto_retry",
+            "mode",
+            "url",
+            "method",
+            "headers_env",
+            "signing_secret_env",
+            "rate",
         ] {
             assert!(text.contains(&format!("# {key} = ")), "example lacks {key}");
         }

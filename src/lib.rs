@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod genesys;
+pub mod retry;
 pub mod sim;
 pub mod store;
 pub mod text;

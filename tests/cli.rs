@@ -73,7 +73,7 @@ fn fill(store: &mut Store) {
         .insert_batch(&[binary, unicode, held, unavailable, entry("plain", "orders", Some(429), T0 + 4)], T0)
         .unwrap()
         .inserted;
-    store.claim_due("w1", T0 + 10, std::time::Duration::from_secs(30), 1, &[]).unwrap();
+    store.claim_due("w1", T0 + 10, std::time::Duration::from_secs(30), 1, &ClaimFilter::default()).unwrap();
     let attempt = Attempt {
         attempt: 0,
         started_at: T0 + 11,
@@ -90,7 +90,7 @@ fn fill(store: &mut Store) {
             T0 + 12,
         )
         .unwrap();
-    store.claim_due("w1", T0 + 20, std::time::Duration::from_secs(30), 1, &[]).unwrap(); // one left in flight
+    store.claim_due("w1", T0 + 20, std::time::Duration::from_secs(30), 1, &ClaimFilter::default()).unwrap(); // one left in flight
     store.discard(&Selection::Ids(vec![ids[4]]), "alice", T0 + 30).unwrap();
 }
 

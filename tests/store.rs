@@ -50,7 +50,7 @@ fn oversized_payload_is_truncated_flagged_and_not_claimed() {
     assert_eq!(got.payload_size, 25);
     assert!(got.payload_unavailable.as_deref().unwrap().contains("25 bytes"));
     assert_eq!(s.payload(id).unwrap().len(), 10);
-    assert!(s.claim_due("w1", T0 + 1, LEASE, 10, &[]).unwrap().is_empty());
+    assert!(s.claim_due("w1", T0 + 1, LEASE, 10, &ClaimFilter::default()).unwrap().is_empty());
 }
 
 #[test]
@@ -58,14 +58,14 @@ fn delivered_after_a_retry() {
     let mut s = mem();
     let id = s.insert_batch(&[entry("a", "w", Some(503), T0)], T0).unwrap().inserted[0];
     // Not due before its time.
-    assert!(s.claim_due("w1", T0 - 1, LEASE, 10, &[]).unwrap().is_empty());
-    let claimed = s.claim_due("w1", T0, LEASE, 10, &[]).unwrap();
+    assert!(s.claim_due("w1", T0 - 1, LEASE, 10, &ClaimFilter::default()).unwrap().is_empty());
+    let claimed = s.claim_due("w1", T0, LEASE, 10, &ClaimFilter::default()).unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(claimed[0].state, EntryState::InFlight);
     assert_eq!(claimed[0].lease_owner.as_deref(), Some("w1"));
     assert_eq!(claimed[0].lease_until, Some(T0 + 30_000));
     // Claimed entries are not claimed again.
-    assert!(s.claim_due("w2", T0, LEASE, 10, &[]).unwrap().is_empty());
+    assert!(s.claim_due("w2", T0, LEASE, 10, &ClaimFilter::default()).unwrap().is_empty());
 
     let retry_at = T0 + 5_000;
     let out = Outcome {
@@ -82,7 +82,7 @@ fn delivered_after_a_retry() {
     assert_eq!(e.last_status, Some(503));
     assert_eq!(e.lease_owner, None);
 
-    s.claim_due("w1", retry_at, LEASE, 10, &[]).unwrap();
+    s.claim_due("w1", retry_at, LEASE, 10, &ClaimFilter::default()).unwrap();
     let out = Outcome {
         id,
         attempt: attempt(AttemptClass::Success, Some(200)),
@@ -101,14 +101,14 @@ fn delivered_after_a_retry() {
 fn dead_then_operator_retry_then_discard() {
     let mut s = mem();
     let id = s.insert_batch(&[entry("a", "w", Some(404), T0)], T0).unwrap().inserted[0];
-    s.claim_due("w1", T0, LEASE, 1, &[]).unwrap();
+    s.claim_due("w1", T0, LEASE, 1, &ClaimFilter::default()).unwrap();
     let out =
         Outcome { id, attempt: attempt(AttemptClass::Permanent, Some(404)), disposition: Disposition::Dead };
     s.record_outcomes("w1", &[out], T0).unwrap();
     assert_eq!(s.get(id).unwrap().state, EntryState::Dead);
 
     let r = s.retry_now(&Selection::Ids(vec![id]), false, "alice", T0 + 10).unwrap();
-    assert_eq!((r.matched, r.changed), (1, 1));
+    assert_eq!((r.matched, r.changed, r.ids.clone()), (1, 1, vec![id]));
     let e = s.get(id).unwrap();
     assert_eq!(
         (e.state, e.next_attempt_at, e.round_attempts, e.attempts),
@@ -134,7 +134,7 @@ fn delivered_needs_force_and_in_flight_is_skipped() {
         .insert_batch(&[entry("a", "w", Some(500), T0), entry("b", "w", Some(500), T0)], T0)
         .unwrap()
         .inserted;
-    let claimed = s.claim_due("w1", T0, LEASE, 2, &[]).unwrap();
+    let claimed = s.claim_due("w1", T0, LEASE, 2, &ClaimFilter::default()).unwrap();
     assert_eq!(claimed.len(), 2);
     let out = Outcome {
         id: ids[0],
@@ -167,7 +167,7 @@ fn payload_unavailable_can_be_discarded_not_retried() {
     let mut e = entry("a", "w", Some(500), T0);
     e.payload_unavailable = Some("execution data disabled".into());
     let id = s.insert_batch(&[e], T0).unwrap().inserted[0];
-    assert!(s.claim_due("w", T0, LEASE, 5, &[]).unwrap().is_empty());
+    assert!(s.claim_due("w", T0, LEASE, 5, &ClaimFilter::default()).unwrap().is_empty());
     let r = s.retry_now(&Selection::Ids(vec![id]), true, "op", T0).unwrap();
     assert_eq!(r.changed, 0);
     assert_eq!(r.skipped.get("payload unavailable (cannot be replayed)"), Some(&1));
@@ -178,7 +178,7 @@ fn payload_unavailable_can_be_discarded_not_retried() {
 fn expired_lease_returns_entry_to_pending_and_stale_worker_cannot_overwrite() {
     let mut s = mem();
     let id = s.insert_batch(&[entry("a", "w", Some(500), T0)], T0).unwrap().inserted[0];
-    s.claim_due("dead-worker", T0, LEASE, 1, &[]).unwrap();
+    s.claim_due("dead-worker", T0, LEASE, 1, &ClaimFilter::default()).unwrap();
     assert_eq!(s.expire_leases(T0 + 29_999).unwrap(), 0, "lease still valid");
     assert_eq!(s.expire_leases(T0 + 30_001).unwrap(), 1);
     let e = s.get(id).unwrap();
@@ -188,7 +188,7 @@ fn expired_lease_returns_entry_to_pending_and_stale_worker_cannot_overwrite() {
     );
 
     // Another worker takes it; the first worker's late answer is kept as history only.
-    s.claim_due("w2", T0 + 30_001, LEASE, 1, &[]).unwrap();
+    s.claim_due("w2", T0 + 30_001, LEASE, 1, &ClaimFilter::default()).unwrap();
     let late = Outcome {
         id,
         attempt: attempt(AttemptClass::Success, Some(200)),
@@ -205,7 +205,7 @@ fn expired_lease_returns_entry_to_pending_and_stale_worker_cannot_overwrite() {
 fn release_and_renew_leases() {
     let mut s = mem();
     let ids = s.insert_batch(&[entry("a", "w", None, T0), entry("b", "w", None, T0)], T0).unwrap().inserted;
-    s.claim_due("w1", T0, LEASE, 2, &[]).unwrap();
+    s.claim_due("w1", T0, LEASE, 2, &ClaimFilter::default()).unwrap();
     assert_eq!(s.renew_leases("w1", &[ids[0]], T0 + 90_000).unwrap(), 1);
     assert_eq!(s.renew_leases("w2", &[ids[1]], T0 + 90_000).unwrap(), 0, "not w2's lease");
     assert_eq!(s.expire_leases(T0 + 60_000).unwrap(), 1, "only the unrenewed lease ran out");
@@ -246,8 +246,21 @@ fn claim_skips_paused_and_excluded_webhooks_and_held_entries() {
             .iter()
             .any(|w| w.id == "b" && w.paused && w.paused_reason.as_deref() == Some("410 Gone"))
     );
-    let got = s.claim_due("w", T0, LEASE, 10, &["c".to_string()]).unwrap();
+    let filter = ClaimFilter { exclude_webhooks: vec!["c".to_string()], ..Default::default() };
+    let got = s.claim_due("w", T0, LEASE, 10, &filter).unwrap();
     assert_eq!(got.iter().map(|e| e.webhook_id.as_str()).collect::<Vec<_>>(), vec!["a"]);
+    s.release_leases("w", T0).unwrap();
+    let only_c = ClaimFilter { only_webhook: Some("c".into()), ..Default::default() };
+    assert_eq!(s.claim_due("w", T0, LEASE, 10, &only_c).unwrap().len(), 1);
+    let only_ids = ClaimFilter { only_ids: Some(vec![1, 2]), ..Default::default() };
+    let got = s.claim_due("w", T0, LEASE, 10, &only_ids).unwrap();
+    assert_eq!(got.iter().map(|e| e.id).collect::<Vec<_>>(), vec![1], "id 2 is paused");
+    assert_eq!(s.hold_leased("w", &[1], "no route", T0).unwrap(), 1);
+    let held = s.get(1).unwrap();
+    assert_eq!(
+        (held.state, held.next_attempt_at, held.last_error.as_deref(), held.attempts),
+        (EntryState::Pending, None, Some("no route"), 0)
+    );
 }
 
 #[test]

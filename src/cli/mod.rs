@@ -4,6 +4,7 @@ mod entries;
 mod filter_args;
 mod genesys;
 mod output;
+mod retry;
 mod transfer;
 
 use std::io::IsTerminal;
@@ -63,10 +64,10 @@ pub enum Command {
     Prune(entries::PruneArgs),
     /// Fetch failed deliveries from Genesys Cloud into the dead letter queue
     Poll(genesys::PollArgs),
-    /// Retry entries now [not built yet]
-    Retry,
-    /// Run the background worker: poll and retry until stopped [not built yet]
-    Worker,
+    /// Retry entries now, in the foreground, with progress and a summary
+    Retry(retry::RetryArgs),
+    /// Run the background worker: poll and retry until stopped (SIGINT/SIGTERM stop it gracefully)
+    Worker(retry::WorkerArgs),
     /// The console against a simulated Genesys org, no credentials needed [not built yet]
     Demo,
     /// Serve a simulated Genesys org on 127.0.0.1 (for trying redrive without an org)
@@ -142,8 +143,8 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Import(a) => transfer::import(&ctx, a),
         Command::Tui => not_yet("tui", "the interactive console"),
         Command::Poll(a) => genesys::poll(&ctx, a),
-        Command::Retry => not_yet("retry", "the retry engine"),
-        Command::Worker => not_yet("worker", "the background worker"),
+        Command::Retry(a) => retry::retry(&ctx, a),
+        Command::Worker(a) => retry::worker(&ctx, a),
         Command::Demo => not_yet("demo", "the demo (simulated org and console)"),
         Command::Sim(a) => genesys::sim(a),
         Command::Doctor(a) => genesys::doctor(&ctx, a),
@@ -153,8 +154,8 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
 
 fn not_yet(cmd: &str, what: &str) -> eyre::Result<ExitCode> {
     eprintln!(
-        "redrive {cmd}: {what} is not built yet. What works today: poll, sim, doctor, and list, show, stats, \
-         discard, export, import and prune on the local dead letter queue (see `redrive --help` and README.md)."
+        "redrive {cmd}: {what} is not built yet. What works today: poll, retry, worker, sim, doctor, and list, \
+         show, stats, discard, export, import and prune on the local dead letter queue (see `redrive --help` and README.md)."
     );
     Ok(ExitCode::from(1))
 }

@@ -247,7 +247,19 @@ impl Client {
     /// 401), `Retry-After` on 429 (failing above 180 s), and bounded jittered retries on 5xx
     /// other than 501 and on connection errors. Returns the final answer whatever its status.
     pub async fn send(&self, method: Method, path: &str, body: Option<&Value>) -> Result<Raw, GenesysError> {
+        self.send_with(method, path, body, &[], true).await
+    }
+
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, String)],
+        retry_failures: bool,
+    ) -> Result<Raw, GenesysError> {
         let url = self.url(path)?;
+        let max_retries = if retry_failures { self.opts.max_retries } else { 0 };
         let shown = url.path().to_string();
         let mut stale: Option<Secret> = None;
         let mut refreshed = false;
@@ -265,12 +277,12 @@ impl Client {
             if let Some(b) = body {
                 req = req.json(b);
             }
+            for (k, v) in headers {
+                req = req.header(*k, v);
+            }
             let resp = match req.send().await {
                 Ok(r) => r,
-                Err(e)
-                    if retries < self.opts.max_retries
-                        && (e.is_connect() || e.is_timeout() || e.is_request()) =>
-                {
+                Err(e) if retries < max_retries && (e.is_connect() || e.is_timeout() || e.is_request()) => {
                     retries += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tokio::time::sleep(self.backoff(retries)).await;
@@ -294,7 +306,7 @@ impl Client {
                 .and_then(|v| parse_retry_after(v, now_ms()));
             let bytes = match resp.bytes().await {
                 Ok(b) => b,
-                Err(e) if retries < self.opts.max_retries => {
+                Err(e) if retries < max_retries => {
                     retries += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(error = %e, "reading a response failed; retrying");
@@ -332,7 +344,7 @@ impl Client {
                     self.limiter.pause_until(Instant::now() + wait);
                     continue;
                 }
-                500..=599 if status.as_u16() != 501 && retries < self.opts.max_retries => {
+                500..=599 if status.as_u16() != 501 && retries < max_retries => {
                     retries += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(path = %shown, status = status.as_u16(), correlation_id, "server error; retrying");
@@ -533,6 +545,20 @@ impl Client {
             out.extend_from_slice(&chunk);
         }
         Ok(out)
+    }
+
+    /// Execute a data action with `input` and extra headers, returning the answer whatever its
+    /// status (the retry policy reads failures).
+    pub async fn execute_raw(
+        &self,
+        action_id: &str,
+        input: &Value,
+        headers: &[(&str, String)],
+    ) -> Result<Raw, GenesysError> {
+        let path = format!("/api/v2/integrations/actions/{}/execute", encode_segment(action_id));
+        // No retries here on 5xx or a broken connection: the retry engine decides, with its
+        // backoff and circuit breaker, and counts the attempt.
+        self.send_with(Method::POST, &path, Some(input), headers, false).await
     }
 
     /// Execute a data action with `input` (§1.3): the remote's answer on success.

@@ -101,27 +101,16 @@ fn read_inputs(step: &Map<String, Value>) -> Result<Map<String, Value>, String> 
 /// The status and message of an `errorInfo` (an ErrorBody, current or legacy names).
 fn read_error(err: &Value) -> (Option<u16>, Option<String>) {
     let body: super::model::ErrorBody = serde_json::from_value(err.clone()).unwrap_or_default();
-    let remote = body
-        .errors
-        .iter()
-        .filter_map(|e| e.message.as_deref())
-        .chain(body.message.as_deref())
-        .find_map(trailing_status);
     let summary = body.summary();
-    (remote.or(body.status), (!summary.is_empty() && summary != "no message").then_some(summary))
-}
-
-/// `"… Response from web service: … [503]"` → 503.
-fn trailing_status(msg: &str) -> Option<u16> {
-    let t = msg.trim_end();
-    let inner = t.strip_suffix(']')?;
-    let open = inner.rfind('[')?;
-    inner[open + 1..].trim().parse::<u16>().ok().filter(|s| (100..600).contains(s))
+    (
+        body.remote_status().or(body.status),
+        (!summary.is_empty() && summary != "no message").then_some(summary),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::model::trailing_status;
 
     #[test]
     fn trailing_status_reads_the_last_bracket() {

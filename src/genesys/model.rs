@@ -54,10 +54,27 @@ impl ErrorBody {
             .unwrap_or(text)
     }
 
+    /// The remote endpoint's HTTP status, when a message ends with it (`… [503]`), as the
+    /// data-action failures in genesys-api.md §1.3 and §8 do.
+    pub fn remote_status(&self) -> Option<u16> {
+        self.errors
+            .iter()
+            .filter_map(|e| e.message.as_deref())
+            .chain(self.message.as_deref())
+            .find_map(trailing_status)
+    }
+
     /// The `details[].errorCode` values (`ACTION.REMOTE_ENDPOINT`, …).
     pub fn detail_codes(&self) -> impl Iterator<Item = &str> {
         self.details.iter().filter_map(|d| d.error_code.as_deref())
     }
+}
+
+/// `"… Response from web service: … [503]"` → 503.
+pub fn trailing_status(msg: &str) -> Option<u16> {
+    let inner = msg.trim_end().strip_suffix(']')?;
+    let open = inner.rfind('[')?;
+    inner[open + 1..].trim().parse::<u16>().ok().filter(|s| (100..600).contains(s))
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

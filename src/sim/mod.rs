@@ -220,6 +220,16 @@ impl SimHandle {
         self.shared.state.lock().expect("sim lock").targets.received.clone()
     }
 
+    /// Wait until the targets have received at least `n` requests in all; false on timeout.
+    pub async fn wait_received(&self, n: usize, timeout: std::time::Duration) -> bool {
+        let mut rx = self.shared.state.lock().expect("sim lock").targets.count.subscribe();
+        tokio::time::timeout(timeout, rx.wait_for(|c| *c >= n)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    pub fn received_count(&self) -> usize {
+        self.shared.state.lock().expect("sim lock").targets.received.len()
+    }
+
     pub fn target_stats(&self) -> std::collections::BTreeMap<String, TargetStats> {
         self.shared.state.lock().expect("sim lock").targets.stats()
     }

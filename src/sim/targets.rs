@@ -32,6 +32,14 @@ pub enum TargetBehaviour {
     Gone,
     /// Drop this share of connections without an answer (a reset, as the client sees it).
     Reset { share: f64 },
+    /// Always answer this status.
+    Answer { status: u16 },
+    /// Answer each idempotency key with these statuses in turn (429s carry `Retry-After:
+    /// retry_after` seconds), then 200.
+    Script { statuses: Vec<u16>, retry_after: u64 },
+    /// Fail this share of calls, evenly among 500/502/503/504, 429 + Retry-After: 1, a timeout
+    /// (an answer after `hang`), and a reset.
+    Chaos { share: f64, hang: Duration },
 }
 
 /// One request a target received.
@@ -62,6 +70,9 @@ pub struct TargetStats {
 pub(crate) struct Targets {
     behaviour: HashMap<String, TargetBehaviour>,
     pub received: Vec<Received>,
+    /// How many answers each (target, key) has had, for `Script`.
+    seen_keys: HashMap<(String, String), usize>,
+    pub count: tokio::sync::watch::Sender<usize>,
 }
 
 impl Targets {
@@ -72,7 +83,12 @@ impl Targets {
             .enumerate()
             .map(|(i, w)| (w.slug.clone(), plan.get(i).cloned().unwrap_or(TargetBehaviour::Healthy)))
             .collect();
-        Targets { behaviour, received: Vec::new() }
+        Targets {
+            behaviour,
+            received: Vec::new(),
+            seen_keys: HashMap::new(),
+            count: tokio::sync::watch::channel(0).0,
+        }
     }
 
     pub fn set(&mut self, slug: &str, b: TargetBehaviour) {
@@ -124,6 +140,8 @@ async fn target(State(s): State<Arc<Shared>>, req: Request) -> Response {
         let behaviour = st.targets.behaviour.get(&slug).cloned();
         let roll: f64 = st.rng.random();
         let pick: usize = st.rng.random_range(0..5);
+        let chaos_pick: usize = st.rng.random_range(0..7);
+        let key = h("idempotency-key").unwrap_or_default();
         let z = Duration::ZERO;
         match behaviour {
             None => (404, z, None, false),
@@ -141,6 +159,20 @@ async fn target(State(s): State<Arc<Shared>>, req: Request) -> Response {
             Some(TargetBehaviour::Reset { share }) => {
                 (if roll < share { 0 } else { 200 }, z, None, roll < share)
             }
+            Some(TargetBehaviour::Answer { status }) => (status, z, None, false),
+            Some(TargetBehaviour::Script { statuses, retry_after }) => {
+                let n = st.targets.seen_keys.entry((slug.clone(), key)).or_default();
+                let status = statuses.get(*n).copied().unwrap_or(200);
+                *n += 1;
+                (status, z, (status == 429).then_some(retry_after), false)
+            }
+            Some(TargetBehaviour::Chaos { share, hang }) if roll < share => match chaos_pick {
+                0..=3 => ([500u16, 502, 503, 504][chaos_pick], z, None, false),
+                4 => (429, z, Some(1), false),
+                5 => (200, hang, None, false),
+                _ => (0, z, None, true),
+            },
+            Some(TargetBehaviour::Chaos { .. }) => (200, z, None, false),
         }
     };
     if !delay.is_zero() {
@@ -159,6 +191,8 @@ async fn target(State(s): State<Arc<Shared>>, req: Request) -> Response {
             status,
             body_len: body.len(),
         });
+        let n = st.targets.received.len();
+        st.targets.count.send_replace(n);
     }
     if reset {
         // A body that fails before its first byte: hyper drops the connection with no answer.

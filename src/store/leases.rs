@@ -20,6 +20,17 @@ pub enum Disposition {
     Dead,
 }
 
+/// Which due entries a claim may take.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClaimFilter {
+    /// Not these webhooks (open circuit breakers, full targets).
+    pub exclude_webhooks: Vec<String>,
+    /// Only this webhook (a breaker's probe).
+    pub only_webhook: Option<String>,
+    /// Only these entries (a foreground bulk job).
+    pub only_ids: Option<Vec<EntryId>>,
+}
+
 /// One attempt's result, for [`Store::record_outcomes`]. `attempt.attempt` is ignored: the
 /// store numbers attempts itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,17 +42,18 @@ pub struct Outcome {
 
 impl Store {
     /// Claim up to `limit` due, replayable entries for `owner` until `now + lease`, oldest due
-    /// first, skipping paused webhooks and those in `exclude_webhooks` (open circuit breakers).
+    /// first, skipping paused webhooks and as `filter` says.
     pub fn claim_due(
         &mut self,
         owner: &str,
         now: Millis,
         lease: Duration,
         limit: usize,
-        exclude_webhooks: &[String],
+        filter: &ClaimFilter,
     ) -> Result<Vec<Entry>> {
         let until = now + lease.as_millis() as i64;
-        let exclude = serde_json::to_string(exclude_webhooks).expect("strings serialise");
+        let exclude = serde_json::to_string(&filter.exclude_webhooks).expect("strings serialise");
+        let only_ids = filter.only_ids.as_ref().map(|ids| serde_json::to_string(ids).expect("ids serialise"));
         let tx = self.write_tx()?;
         let mut rows = {
             let mut stmt = tx
@@ -51,13 +63,18 @@ impl Store {
                        AND payload_unavailable IS NULL \
                        AND webhook_id NOT IN (SELECT value FROM json_each(?4)) \
                        AND webhook_id NOT IN (SELECT id FROM webhooks WHERE paused = 1) \
+                       AND (?6 IS NULL OR webhook_id = ?6) \
+                       AND (?7 IS NULL OR id IN (SELECT value FROM json_each(?7))) \
                        ORDER BY next_attempt_at LIMIT ?5) \
                      RETURNING {ENTRY_COLS}"
                 ))
                 .map_err(|e| tx.err(e))?;
-            stmt.query_map(params![owner, until, now, exclude, limit as i64], entry_from_row)
-                .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
-                .map_err(|e| tx.err(e))?
+            stmt.query_map(
+                params![owner, until, now, exclude, limit as i64, filter.only_webhook, only_ids],
+                entry_from_row,
+            )
+            .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
+            .map_err(|e| tx.err(e))?
         };
         tx.commit()?;
         rows.sort_by_key(|e| (e.next_attempt_at, e.id));
@@ -143,6 +160,38 @@ impl Store {
         }
         tx.commit()?;
         Ok(applied)
+    }
+
+    /// Give back `owner`'s leases on `ids` without an attempt, holding the entries for an
+    /// operator (no due time) with `reason` as their last error: there is no way to send them.
+    pub fn hold_leased(&mut self, owner: &str, ids: &[EntryId], reason: &str, now: Millis) -> Result<u64> {
+        let ids = serde_json::to_string(ids).expect("ids serialise");
+        let tx = self.write_tx()?;
+        let n = tx
+            .execute(
+                "UPDATE entries SET state = 'pending', lease_owner = NULL, lease_until = NULL, \
+                 next_attempt_at = NULL, last_error = ?3, updated_at = ?4 \
+                 WHERE state = 'in_flight' AND lease_owner = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                params![owner, ids, reason, now],
+            )
+            .map_err(|e| tx.err(e))?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
+    /// Give back `owner`'s leases on `ids` untouched (claimed, never started): still due.
+    pub fn release_ids(&mut self, owner: &str, ids: &[EntryId]) -> Result<u64> {
+        let ids = serde_json::to_string(ids).expect("ids serialise");
+        let tx = self.write_tx()?;
+        let n = tx
+            .execute(
+                "UPDATE entries SET state = 'pending', lease_owner = NULL, lease_until = NULL \
+                 WHERE state = 'in_flight' AND lease_owner = ?1 AND id IN (SELECT value FROM json_each(?2))",
+                params![owner, ids],
+            )
+            .map_err(|e| tx.err(e))?;
+        tx.commit()?;
+        Ok(n as u64)
     }
 
     /// Give back every lease `owner` holds (a graceful stop): those entries are `pending`

@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 pub use entries::{InsertReport, Order};
 pub use error::StoreError;
 pub use filter::{Filter, Selection, StatusMatch};
-pub use leases::{Disposition, Outcome};
+pub use leases::{ClaimFilter, Disposition, Outcome};
 pub use model::*;
 pub use ops::{ChangeReport, Stats};
 

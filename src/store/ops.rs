@@ -20,6 +20,9 @@ pub struct ChangeReport {
     pub changed: u64,
     /// Entries left alone, by reason.
     pub skipped: BTreeMap<String, u64>,
+    /// The ids changed (empty for a dry run).
+    #[serde(skip)]
+    pub ids: Vec<EntryId>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -160,13 +163,20 @@ impl Store {
         let mut report = plan(&tx).map_err(|e| tx.err(e))?;
         let now_ix = params.len() + 1;
         let sql = format!(
-            "UPDATE entries SET {} WHERE ({cond}) AND {}",
+            "UPDATE entries SET {} WHERE ({cond}) AND {} RETURNING id",
             action.set_sql().replace("?NOW", &format!("?{now_ix}")),
             action.eligible_sql()
         );
         let mut all = params.clone();
         all.push(Value::Integer(now));
-        let changed = tx.execute(&sql, params_from_iter(all)).map_err(|e| tx.err(e))? as u64;
+        report.ids = {
+            let mut stmt = tx.prepare(&sql).map_err(|e| tx.err(e))?;
+            stmt.query_map(params_from_iter(all), |r| r.get(0))
+                .and_then(|rows| rows.collect::<rusqlite::Result<Vec<EntryId>>>())
+                .map_err(|e| tx.err(e))?
+        };
+        report.ids.sort_unstable();
+        let changed = report.ids.len() as u64;
         report.changed = changed;
         let ids = match sel {
             Selection::Ids(ids) => Some(serde_json::to_string(ids).expect("ids serialise")),
