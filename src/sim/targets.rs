@@ -54,6 +54,8 @@ pub struct Received {
     pub at: i64,
     pub status: u16,
     pub body_len: usize,
+    /// How long the target held the answer back (a slow or hanging call).
+    pub delay_ms: u64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -190,6 +192,7 @@ async fn target(State(s): State<Arc<Shared>>, req: Request) -> Response {
             at: now_ms(),
             status,
             body_len: body.len(),
+            delay_ms: delay.as_millis() as u64,
         });
         let n = st.targets.received.len();
         st.targets.count.send_replace(n);
