@@ -137,3 +137,40 @@ async fn worker_once_polls_and_retries_what_is_due() {
     assert_eq!(count(dir.path(), EntryState::Delivered), 30 - unavailable, "{}", text(&out.stdout));
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gone_target_pauses_its_webhook_until_an_operator_resumes_it() {
+    let cfg = SimConfig {
+        org: OrgSpec { seed: 12, webhooks: 1, failures: 10, successes: 0, burst: 0, spread_ms: 3_600_000 },
+        targets: vec![TargetBehaviour::Gone],
+        ..Default::default()
+    };
+    let sim = SimHandle::start(cfg).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), "[retry]\nper_target_concurrency = 1\n").unwrap();
+    let conf = dir.path().join("c.toml");
+    let conf = conf.to_str().unwrap();
+    assert!(run(cmd(&sim, dir.path(), &["poll"])).await.status.success());
+    let out = run(cmd(&sim, dir.path(), &["--config", conf, "retry", "--all", "--yes", "--json"])).await;
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["dead"], 1, "{r}");
+    let out = run(cmd(&sim, dir.path(), &["webhooks", "--json"])).await;
+    let hook: serde_json::Value = serde_json::from_str(text(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(hook["paused"], true);
+    assert!(hook["paused_reason"].as_str().unwrap().contains("410"));
+    assert_eq!(hook["route"], "genesys");
+    let id = hook["id"].as_str().unwrap().to_string();
+
+    assert_eq!(run(cmd(&sim, dir.path(), &["resume", "no-such-webhook"])).await.status.code(), Some(2));
+    sim.set_target(&sim.org().webhooks[0].slug, TargetBehaviour::Healthy);
+    let out = run(cmd(&sim, dir.path(), &["resume", &id, "--operator", "dana"])).await;
+    assert!(text(&out.stdout).contains("resumed"), "{}", text(&out.stdout));
+    let out =
+        run(cmd(&sim, dir.path(), &["--config", conf, "retry", "--state", "pending", "--yes", "--json"]))
+            .await;
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["delivered"].as_u64().unwrap() > 0 && r["not_attempted"] == 0, "{r}");
+    let s = Store::open(dir.path().join("r.db"), StoreOptions::default()).unwrap();
+    assert!(s.audit_log(10).unwrap().iter().any(|a| a.action == "resume_webhook" && a.operator == "dana"));
+    sim.stop().await;
+}

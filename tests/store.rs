@@ -237,7 +237,7 @@ fn claim_skips_paused_and_excluded_webhooks_and_held_entries() {
         updated_at: T0,
     };
     s.upsert_webhooks(&[hook("a"), hook("b"), hook("c")], T0).unwrap();
-    assert!(s.set_webhook_paused("b", true, Some("410 Gone"), T0).unwrap());
+    assert!(s.set_webhook_paused("b", true, Some("410 Gone"), "worker-1", T0).unwrap());
     // A refresh from the source keeps the paused flag.
     s.upsert_webhooks(&[hook("b")], T0 + 1).unwrap();
     assert!(
@@ -249,6 +249,8 @@ fn claim_skips_paused_and_excluded_webhooks_and_held_entries() {
     let filter = ClaimFilter { exclude_webhooks: vec!["c".to_string()], ..Default::default() };
     let got = s.claim_due("w", T0, LEASE, 10, &filter).unwrap();
     assert_eq!(got.iter().map(|e| e.webhook_id.as_str()).collect::<Vec<_>>(), vec!["a"]);
+    assert_eq!(s.audit_log(1).unwrap()[0].action, "pause_webhook");
+    assert!(!s.set_webhook_paused("nope", true, None, "op", T0).unwrap());
     s.release_leases("w", T0).unwrap();
     let only_c = ClaimFilter { only_webhook: Some("c".into()), ..Default::default() };
     assert_eq!(s.claim_due("w", T0, LEASE, 10, &only_c).unwrap().len(), 1);

@@ -6,6 +6,7 @@ mod genesys;
 mod output;
 mod retry;
 mod transfer;
+mod webhooks;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -62,6 +63,12 @@ pub enum Command {
     Import(transfer::ImportArgs),
     /// Remove delivered and discarded entries older than an age
     Prune(entries::PruneArgs),
+    /// List webhooks: how each is replayed, counts, and whether it is paused
+    Webhooks(webhooks::WebhooksArgs),
+    /// Pause a webhook: its entries are not retried until it is resumed
+    Pause(webhooks::PauseArgs),
+    /// Resume a paused webhook (one a 410 Gone paused, say)
+    Resume(webhooks::PauseArgs),
     /// Fetch failed deliveries from Genesys Cloud into the dead letter queue
     Poll(genesys::PollArgs),
     /// Retry entries now, in the foreground, with progress and a summary
@@ -139,6 +146,9 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Stats(a) => entries::stats(&ctx, a),
         Command::Discard(a) => entries::discard(&ctx, a),
         Command::Prune(a) => entries::prune(&ctx, a),
+        Command::Webhooks(a) => webhooks::list(&ctx, a),
+        Command::Pause(a) => webhooks::pause(&ctx, a, true),
+        Command::Resume(a) => webhooks::pause(&ctx, a, false),
         Command::Export(a) => transfer::export(&ctx, a),
         Command::Import(a) => transfer::import(&ctx, a),
         Command::Tui => not_yet("tui", "the interactive console"),

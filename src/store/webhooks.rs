@@ -53,12 +53,14 @@ impl Store {
         .map_err(|e| self.err(e))
     }
 
-    /// Pause or resume a webhook (a paused webhook's entries are not claimed).
+    /// Pause or resume a webhook (a paused webhook's entries are not claimed), with an audit
+    /// row naming who did it. Returns false when the webhook is not known.
     pub fn set_webhook_paused(
         &mut self,
         id: &str,
         paused: bool,
         reason: Option<&str>,
+        operator: &str,
         now: Millis,
     ) -> Result<bool> {
         let tx = self.write_tx()?;
@@ -68,6 +70,11 @@ impl Store {
                 params![id, paused, reason.filter(|_| paused), now],
             )
             .map_err(|e| tx.err(e))?;
+        if n > 0 {
+            let action = if paused { "pause_webhook" } else { "resume_webhook" };
+            let detail = serde_json::json!({"webhook": id, "reason": reason}).to_string();
+            super::ops::audit(&tx, now, operator, action, 1, None, None, Some(detail))?;
+        }
         tx.commit()?;
         Ok(n > 0)
     }

@@ -411,7 +411,7 @@ impl Engine {
         );
         if class == AttemptClass::Gone {
             let reason = format!("target answered 410 Gone (entry {})", done.id);
-            if self.store.set_webhook_paused(&f.webhook, true, Some(&reason), now)? {
+            if self.store.set_webhook_paused(&f.webhook, true, Some(&reason), &self.cfg.owner, now)? {
                 self.refresh_webhooks()?;
             } else {
                 // Not known yet (an imported entry): record it so it can be paused.
@@ -429,7 +429,7 @@ impl Engine {
                     }],
                     now,
                 )?;
-                self.store.set_webhook_paused(&f.webhook, true, Some(&reason), now)?;
+                self.store.set_webhook_paused(&f.webhook, true, Some(&reason), &self.cfg.owner, now)?;
                 self.refresh_webhooks()?;
             }
             on_event(Event::Paused { webhook: f.webhook.clone(), reason });
