@@ -51,33 +51,70 @@ impl Store {
         limit: usize,
         filter: &ClaimFilter,
     ) -> Result<Vec<Entry>> {
+        Ok(self.claim(owner, now, lease, limit, filter, false)?.into_iter().map(|(e, _)| e).collect())
+    }
+
+    /// [`Store::claim_due`] that also returns each entry's payload (one query, not one each).
+    pub fn claim_due_with_payloads(
+        &mut self,
+        owner: &str,
+        now: Millis,
+        lease: Duration,
+        limit: usize,
+        filter: &ClaimFilter,
+    ) -> Result<Vec<(Entry, Vec<u8>)>> {
+        self.claim(owner, now, lease, limit, filter, true)
+    }
+
+    fn claim(
+        &mut self,
+        owner: &str,
+        now: Millis,
+        lease: Duration,
+        limit: usize,
+        filter: &ClaimFilter,
+        with_payload: bool,
+    ) -> Result<Vec<(Entry, Vec<u8>)>> {
         let until = now + lease.as_millis() as i64;
         let exclude = serde_json::to_string(&filter.exclude_webhooks).expect("strings serialise");
         let only_ids = filter.only_ids.as_ref().map(|ids| serde_json::to_string(ids).expect("ids serialise"));
+        // Two plans: a bulk job's claim starts from its ids; the worker's walks the due index
+        // in due order (forced: SQLite otherwise picks the state index and sorts every pending
+        // entry on each claim).
+        let source = if only_ids.is_some() {
+            "entries WHERE id IN (SELECT value FROM json_each(?7)) AND state = 'pending' AND next_attempt_at <= ?3"
+        } else {
+            "entries INDEXED BY entries_due WHERE state = 'pending' AND next_attempt_at <= ?3 AND ?7 IS NULL"
+        };
+        let order = if only_ids.is_some() { "" } else { "ORDER BY next_attempt_at" };
+        let payload = if with_payload { ", payload" } else { "" };
         let tx = self.write_tx()?;
         let mut rows = {
             let mut stmt = tx
                 .prepare_cached(&format!(
                     "UPDATE entries SET state = 'in_flight', lease_owner = ?1, lease_until = ?2, updated_at = ?3 \
-                     WHERE id IN (SELECT id FROM entries WHERE state = 'pending' AND next_attempt_at <= ?3 \
+                     WHERE id IN (SELECT id FROM {source} \
                        AND payload_unavailable IS NULL \
                        AND webhook_id NOT IN (SELECT value FROM json_each(?4)) \
                        AND webhook_id NOT IN (SELECT id FROM webhooks WHERE paused = 1) \
                        AND (?6 IS NULL OR webhook_id = ?6) \
-                       AND (?7 IS NULL OR id IN (SELECT value FROM json_each(?7))) \
-                       ORDER BY next_attempt_at LIMIT ?5) \
-                     RETURNING {ENTRY_COLS}"
+                       {order} LIMIT ?5) \
+                     RETURNING {ENTRY_COLS}{payload}"
                 ))
                 .map_err(|e| tx.err(e))?;
             stmt.query_map(
                 params![owner, until, now, exclude, limit as i64, filter.only_webhook, only_ids],
-                entry_from_row,
+                |r| {
+                    let e = entry_from_row(r)?;
+                    let p: Vec<u8> = if with_payload { r.get(21)? } else { Vec::new() };
+                    Ok((e, p))
+                },
             )
             .and_then(|r| r.collect::<rusqlite::Result<Vec<_>>>())
             .map_err(|e| tx.err(e))?
         };
         tx.commit()?;
-        rows.sort_by_key(|e| (e.next_attempt_at, e.id));
+        rows.sort_by_key(|(e, _)| (e.next_attempt_at, e.id));
         Ok(rows)
     }
 
@@ -105,10 +142,20 @@ impl Store {
         let tx = self.write_tx()?;
         let mut applied = Vec::with_capacity(outcomes.len());
         {
+            // The common case in one statement: the lease is still ours, so settle the entry.
+            let mut settle = tx
+                .prepare_cached(
+                    "UPDATE entries SET state = ?3, next_attempt_at = ?4, attempts = attempts + 1, \
+                     round_attempts = round_attempts + 1, lease_owner = NULL, lease_until = NULL, \
+                     last_status = ?5, last_error = ?6, updated_at = ?7 \
+                     WHERE id = ?1 AND state = 'in_flight' AND lease_owner = ?2 RETURNING attempts",
+                )
+                .map_err(|e| tx.err(e))?;
+            // Otherwise (the lease ran out, another worker may have it) keep only the history.
             let mut bump = tx
                 .prepare_cached(
                     "UPDATE entries SET attempts = attempts + 1, last_status = ?2, last_error = ?3, \
-                     updated_at = ?4 WHERE id = ?1 RETURNING attempts, state = 'in_flight' AND lease_owner IS ?5",
+                     updated_at = ?4 WHERE id = ?1 RETURNING attempts",
                 )
                 .map_err(|e| tx.err(e))?;
             let mut att = tx
@@ -117,24 +164,33 @@ impl Store {
                      error, response_snippet) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(|e| tx.err(e))?;
-            let mut settle = tx
-                .prepare_cached(
-                    "UPDATE entries SET state = ?2, next_attempt_at = ?3, round_attempts = round_attempts + 1, \
-                     lease_owner = NULL, lease_until = NULL WHERE id = ?1",
-                )
-                .map_err(|e| tx.err(e))?;
             for o in outcomes {
                 let a = &o.attempt;
                 let snippet = a.response_snippet.as_deref().map(|s| bounded(s, SNIPPET_MAX));
-                let row: Option<(u32, bool)> = bump
-                    .query_row(params![o.id, a.status_code, a.error, now, owner], |r| {
-                        Ok((r.get(0)?, r.get(1)?))
+                let (state, next) = match o.disposition {
+                    Disposition::Delivered => (EntryState::Delivered, None),
+                    Disposition::RetryAt(t) => (EntryState::Pending, Some(t)),
+                    Disposition::Dead => (EntryState::Dead, None),
+                };
+                let settled: Option<u32> = settle
+                    .query_row(params![o.id, owner, state.as_str(), next, a.status_code, a.error, now], |r| {
+                        r.get(0)
                     })
                     .optional()
                     .map_err(|e| tx.err(e))?;
-                let Some((number, held)) = row else {
-                    applied.push(false);
-                    continue;
+                let (number, held) = match settled {
+                    Some(n) => (n, true),
+                    None => match bump
+                        .query_row(params![o.id, a.status_code, a.error, now], |r| r.get::<_, u32>(0))
+                        .optional()
+                        .map_err(|e| tx.err(e))?
+                    {
+                        Some(n) => (n, false),
+                        None => {
+                            applied.push(false);
+                            continue;
+                        }
+                    },
                 };
                 att.execute(params![
                     o.id,
@@ -147,14 +203,6 @@ impl Store {
                     snippet
                 ])
                 .map_err(|e| tx.err(e))?;
-                if held {
-                    let (state, next) = match o.disposition {
-                        Disposition::Delivered => (EntryState::Delivered, None),
-                        Disposition::RetryAt(t) => (EntryState::Pending, Some(t)),
-                        Disposition::Dead => (EntryState::Dead, None),
-                    };
-                    settle.execute(params![o.id, state.as_str(), next]).map_err(|e| tx.err(e))?;
-                }
                 applied.push(held);
             }
         }

@@ -38,11 +38,37 @@ pub enum RunMode {
 #[derive(Clone, Debug, Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    Attempted { id: EntryId, webhook: String, class: AttemptClass, status: Option<u16>, outcome: String },
+    Attempted {
+        id: EntryId,
+        webhook: String,
+        class: AttemptClass,
+        status: Option<u16>,
+        outcome: AttemptOutcome,
+    },
     Progress(Progress),
-    Breaker { target: String, state: crate::retry::limiter::BreakerState },
-    Paused { webhook: String, reason: String },
-    Held { id: EntryId, reason: String },
+    Breaker {
+        target: String,
+        state: crate::retry::limiter::BreakerState,
+    },
+    Paused {
+        webhook: String,
+        reason: String,
+    },
+    Held {
+        id: EntryId,
+        reason: String,
+    },
+}
+
+/// Where an attempted entry went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttemptOutcome {
+    Delivered,
+    RetryAt(Millis),
+    Dead,
+    /// The lease ran out before the answer came; another worker may have the entry.
+    LeaseLost,
 }
 
 /// A run's counts so far (a bulk job's progress).
@@ -128,6 +154,9 @@ pub enum EngineError {
     Store(#[from] StoreError),
 }
 
+/// What the event for a recorded outcome needs: webhook, class, status.
+type OutcomeMeta = (String, AttemptClass, Option<u16>);
+
 struct InFlight {
     webhook: String,
     round_attempts: u32,
@@ -147,6 +176,8 @@ pub struct Engine {
     limiter: Limiter,
     routes: Routes,
     webhooks: HashMap<String, crate::store::Webhook>,
+    /// Webhook ids entries name that the store does not know (looked up once).
+    unknown_webhooks: HashSet<String>,
     in_flight: HashMap<EntryId, InFlight>,
     tasks: JoinSet<Done>,
     outcomes: Vec<(Outcome, String, AttemptClass, Option<u16>)>,
@@ -173,6 +204,7 @@ impl Engine {
             limiter,
             routes,
             webhooks: HashMap::new(),
+            unknown_webhooks: HashSet::new(),
             in_flight: HashMap::new(),
             tasks: JoinSet::new(),
             outcomes: Vec::new(),
@@ -307,11 +339,12 @@ impl Engine {
 
     fn refresh_webhooks(&mut self) -> Result<(), EngineError> {
         self.webhooks = self.store.webhooks()?.into_iter().map(|w| (w.id.clone(), w)).collect();
+        self.unknown_webhooks.clear();
         self.routes.refresh();
         Ok(())
     }
 
-    /// Claim what the limiter allows and start sending it. Returns how many were claimed.
+    /// Claim what the limiter allows and start sending it. Returns how many were started.
     fn claim(
         &mut self,
         job: Option<&HashSet<EntryId>>,
@@ -322,44 +355,76 @@ impl Engine {
             on_event(Event::Breaker { target: c.target, state: c.state });
         }
         let capacity = self.cfg.retry.concurrency.saturating_sub(self.in_flight.len());
-        if capacity == 0 {
-            return Ok(0);
-        }
-        let only_ids = job.map(|j| {
-            let pending: Vec<EntryId> =
-                j.iter().filter(|id| !self.in_flight.contains_key(id)).copied().collect();
-            pending
-        });
-        if only_ids.as_ref().is_some_and(|ids| ids.is_empty()) {
+        // Claim in batches: one transaction for a quarter of the slots, not one per slot.
+        let batch = (self.cfg.retry.concurrency / 2).max(1);
+        if capacity == 0 || (capacity < batch && !self.in_flight.is_empty() && plan.probes.is_empty()) {
             return Ok(0);
         }
         let now = now_ms();
         let lease = self.cfg.retry.lease;
+        // A job's claim looks at a window of its remaining ids (cheap), and at all of them when
+        // the window yields nothing (its targets may be paused or open).
+        let remaining: Option<Vec<EntryId>> =
+            job.map(|j| j.iter().filter(|id| !self.in_flight.contains_key(id)).copied().collect());
+        if remaining.as_ref().is_some_and(|r| r.is_empty()) {
+            return Ok(0);
+        }
+        let window =
+            remaining.as_ref().map(|r| r.iter().copied().take(capacity * 4 + 64).collect::<Vec<_>>());
         let mut claimed = Vec::new();
         for probe in &plan.probes {
             let filter = ClaimFilter {
                 only_webhook: Some(probe.clone()),
-                only_ids: only_ids.clone(),
+                only_ids: remaining.clone(),
                 ..Default::default()
             };
-            claimed.extend(self.store.claim_due(&self.cfg.owner, now, lease, 1, &filter)?);
+            claimed.extend(self.store.claim_due_with_payloads(&self.cfg.owner, now, lease, 1, &filter)?);
         }
         let room = capacity.saturating_sub(claimed.len());
         if room > 0 {
-            let filter =
-                ClaimFilter { exclude_webhooks: plan.exclude.clone(), only_ids, ..Default::default() };
-            claimed.extend(self.store.claim_due(&self.cfg.owner, now, lease, room, &filter)?);
+            let filter = ClaimFilter {
+                exclude_webhooks: plan.exclude.clone(),
+                only_ids: window.clone(),
+                ..Default::default()
+            };
+            let got = self.store.claim_due_with_payloads(&self.cfg.owner, now, lease, room, &filter)?;
+            let window_short =
+                window.as_ref().zip(remaining.as_ref()).is_some_and(|(w, r)| w.len() < r.len());
+            if got.is_empty() && window_short {
+                let filter = ClaimFilter {
+                    exclude_webhooks: plan.exclude.clone(),
+                    only_ids: remaining,
+                    ..Default::default()
+                };
+                claimed.extend(self.store.claim_due_with_payloads(
+                    &self.cfg.owner,
+                    now,
+                    lease,
+                    room,
+                    &filter,
+                )?);
+            } else {
+                claimed.extend(got);
+            }
         }
-        if claimed.iter().any(|e| !self.webhooks.contains_key(&e.webhook_id)) {
+        let unknown: Vec<String> = claimed
+            .iter()
+            .filter(|(e, _)| {
+                !self.webhooks.contains_key(&e.webhook_id) && !self.unknown_webhooks.contains(&e.webhook_id)
+            })
+            .map(|(e, _)| e.webhook_id.clone())
+            .collect();
+        if !unknown.is_empty() {
             self.refresh_webhooks()?;
+            self.unknown_webhooks.extend(unknown.into_iter().filter(|w| !self.webhooks.contains_key(w)));
         }
         // A claim may take more for one target than it may have in flight: hand the surplus
         // back at once rather than hold leases on calls that cannot start.
         let mut surplus = Vec::new();
         let mut started = 0;
-        for entry in claimed {
+        for (entry, payload) in claimed {
             if self.limiter.has_room(&entry.webhook_id) {
-                self.start(entry, on_event)?;
+                self.start(entry, payload, on_event)?;
                 started += 1;
             } else {
                 surplus.push(entry.id);
@@ -371,7 +436,12 @@ impl Engine {
         Ok(started)
     }
 
-    fn start(&mut self, entry: Entry, on_event: &mut impl FnMut(Event)) -> Result<(), EngineError> {
+    fn start(
+        &mut self,
+        entry: Entry,
+        payload: Vec<u8>,
+        on_event: &mut impl FnMut(Event),
+    ) -> Result<(), EngineError> {
         let (route, policy) = match self.routes.resolve(&entry.webhook_id, &self.webhooks) {
             Ok(r) => r,
             Err(reason) => {
@@ -381,7 +451,6 @@ impl Engine {
                 return Ok(());
             }
         };
-        let payload = self.store.payload(entry.id)?;
         let permits = self.limiter.start(&entry.webhook_id);
         self.in_flight.insert(
             entry.id,
@@ -461,28 +530,29 @@ impl Engine {
             return Ok(());
         }
         let batch = std::mem::take(&mut self.outcomes);
-        let outcomes: Vec<Outcome> = batch.iter().map(|(o, ..)| o.clone()).collect();
+        let (outcomes, meta): (Vec<Outcome>, Vec<OutcomeMeta>) =
+            batch.into_iter().map(|(o, w, c, s)| (o, (w, c, s))).unzip();
         let applied = self.store.record_outcomes(&self.cfg.owner, &outcomes, now_ms())?;
-        for ((o, webhook, class, status), ok) in batch.into_iter().zip(applied) {
+        for ((o, (webhook, class, status)), ok) in outcomes.into_iter().zip(meta).zip(applied) {
             self.progress.attempts += 1;
             if let Some(j) = job.as_deref_mut() {
                 j.remove(&o.id);
             }
             let outcome = if !ok {
-                "lease lost (another worker has it)".to_string()
+                AttemptOutcome::LeaseLost
             } else {
                 match o.disposition {
                     Disposition::Delivered => {
                         self.progress.delivered += 1;
-                        "delivered".into()
+                        AttemptOutcome::Delivered
                     }
                     Disposition::RetryAt(t) => {
                         self.progress.rescheduled += 1;
-                        format!("retry at {}", crate::time::format_ms(t))
+                        AttemptOutcome::RetryAt(t)
                     }
                     Disposition::Dead => {
                         self.progress.dead += 1;
-                        "dead".into()
+                        AttemptOutcome::Dead
                     }
                 }
             };
