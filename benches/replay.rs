@@ -7,8 +7,8 @@
 //! 2. replay through the simulated Genesys API with a 600-per-minute limit, against the limit
 //!    (goal: >= 0.9 of the budget used, < 1% of calls answered 429).
 //!
-//!     cargo bench --bench replay
-//!     cargo bench --bench replay -- --entries 5000 --genesys-seconds 70
+//! Run: `cargo bench --bench replay`, or `cargo bench --bench replay -- --entries 5000
+//! --genesys-seconds 70`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
