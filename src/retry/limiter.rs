@@ -4,6 +4,7 @@
 //! closes on a success). The worker owns one; send tasks hold its permits.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,6 +54,10 @@ impl Pacer {
 
 struct Target {
     sem: Arc<Semaphore>,
+    /// Set while nothing may be sent to the target (breaker open or half-open, or webhook
+    /// paused): calls already claimed and waiting for a slot give their entries back.
+    blocked: Arc<AtomicBool>,
+    paused: bool,
     pacer: Option<Arc<Pacer>>,
     concurrency: usize,
     in_flight: usize,
@@ -114,6 +119,8 @@ impl Limiter {
         let rate = r.or(self.default_rate);
         self.targets.entry(name.to_string()).or_insert_with(|| Target {
             sem: Arc::new(Semaphore::new(concurrency)),
+            blocked: Arc::new(AtomicBool::new(false)),
+            paused: false,
             pacer: rate.map(|r| Arc::new(Pacer::new(r))),
             concurrency,
             in_flight: 0,
@@ -130,10 +137,12 @@ impl Limiter {
         let mut changes = Vec::new();
         for (name, t) in &mut self.targets {
             if t.state == BreakerState::Open && t.open_until.is_some_and(|u| now >= u) {
+                // Still blocked: only the probe, claimed on its own, goes through.
                 t.state = BreakerState::HalfOpen;
                 t.probing = false;
                 changes.push(BreakerChange { target: name.clone(), state: BreakerState::HalfOpen });
             }
+            let prefetch = 2 * t.concurrency;
             match t.state {
                 BreakerState::Open => plan.exclude.push(name.clone()),
                 BreakerState::HalfOpen => {
@@ -142,7 +151,7 @@ impl Limiter {
                         plan.probes.push(name.clone());
                     }
                 }
-                BreakerState::Closed if t.in_flight >= t.concurrency => plan.exclude.push(name.clone()),
+                BreakerState::Closed if t.in_flight >= prefetch => plan.exclude.push(name.clone()),
                 BreakerState::Closed => {}
             }
         }
@@ -151,10 +160,18 @@ impl Limiter {
         (plan, changes)
     }
 
-    /// Whether `target` may take one more call now (its concurrency is not used up).
+    /// Whether `target` may take one more claimed call: as many as may be in flight at once
+    /// plus as many again waiting, so a slot that frees is filled at once.
     pub fn has_room(&mut self, target: &str) -> bool {
         let t = self.target(target);
-        t.in_flight < t.concurrency
+        t.in_flight < 2 * t.concurrency
+    }
+
+    /// A webhook was paused or resumed: its waiting calls give their entries back while paused.
+    pub fn set_paused(&mut self, target: &str, paused: bool) {
+        let t = self.target(target);
+        t.paused = paused;
+        t.blocked.store(paused || t.state != BreakerState::Closed, Ordering::SeqCst);
     }
 
     /// An entry for `target` was claimed: the permits its send task must hold.
@@ -162,10 +179,11 @@ impl Limiter {
         let global = self.global.clone();
         let t = self.target(target);
         t.in_flight += 1;
-        if t.state == BreakerState::HalfOpen {
+        let probe = t.state == BreakerState::HalfOpen && !t.probing;
+        if probe {
             t.probing = true;
         }
-        Permits { global, target: t.sem.clone(), pacer: t.pacer.clone() }
+        Permits { global, target: t.sem.clone(), pacer: t.pacer.clone(), blocked: t.blocked.clone(), probe }
     }
 
     /// An attempt for `target` ended with `class`.
@@ -191,14 +209,17 @@ impl Limiter {
                 t.probing = false;
             }
         }
+        t.blocked.store(t.paused || t.state != BreakerState::Closed, Ordering::SeqCst);
         (t.state != before).then(|| BreakerChange { target: target.to_string(), state: t.state })
     }
 
     /// A claimed entry was given back without an attempt.
-    pub fn abandon(&mut self, target: &str) {
+    pub fn abandon(&mut self, target: &str, probe: bool) {
         let t = self.target(target);
         t.in_flight = t.in_flight.saturating_sub(1);
-        t.probing = false;
+        if probe {
+            t.probing = false;
+        }
     }
 
     pub fn states(&self) -> Vec<(String, BreakerState)> {
@@ -217,17 +238,27 @@ pub struct Permits {
     global: Arc<Semaphore>,
     target: Arc<Semaphore>,
     pacer: Option<Arc<Pacer>>,
+    blocked: Arc<AtomicBool>,
+    /// This call is a half-open breaker's probe (it goes even while the target is blocked).
+    pub probe: bool,
 }
 
+/// The slots a call holds while it is sent.
+pub type Slots = (tokio::sync::OwnedSemaphorePermit, tokio::sync::OwnedSemaphorePermit);
+
 impl Permits {
-    /// Wait for a global slot, a target slot and the target's pace; the guard releases both.
-    pub async fn acquire(self) -> (tokio::sync::OwnedSemaphorePermit, tokio::sync::OwnedSemaphorePermit) {
-        let g = self.global.acquire_owned().await.expect("semaphore open");
-        let t = self.target.acquire_owned().await.expect("semaphore open");
+    /// Wait for a target slot, a global slot and the target's pace. `None` when the target
+    /// became blocked meanwhile (the call must not be sent).
+    pub async fn acquire(&self) -> Option<Slots> {
+        let t = self.target.clone().acquire_owned().await.expect("semaphore open");
+        let g = self.global.clone().acquire_owned().await.expect("semaphore open");
+        if self.blocked.load(Ordering::SeqCst) && !self.probe {
+            return None;
+        }
         if let Some(p) = &self.pacer {
             p.wait().await;
         }
-        (g, t)
+        Some((g, t))
     }
 }
 
@@ -287,10 +318,13 @@ mod tests {
         let mut l = lim();
         l.set_target_limits("slow", Some(1), None);
         l.start("slow");
+        assert!(l.has_room("slow"), "one may wait for the slot");
+        l.start("slow");
+        assert!(!l.has_room("slow"));
         l.start("b");
         let (plan, _) = l.plan(Instant::now());
         assert_eq!(plan.exclude, vec!["slow".to_string()]);
-        l.abandon("slow");
+        l.abandon("slow", false);
         assert!(l.plan(Instant::now()).0.exclude.is_empty());
     }
 

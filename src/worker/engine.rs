@@ -166,7 +166,12 @@ struct InFlight {
 struct Done {
     id: EntryId,
     started_at: Millis,
-    sent: Sent,
+    /// `None`: not sent (the target became blocked while the call waited for a slot).
+    sent: Option<Sent>,
+    probe: bool,
+    /// The call's slots, freed only once the engine has taken in its result: the next call
+    /// waiting for the target must see a breaker or a pause this result causes.
+    slots: Option<crate::retry::limiter::Slots>,
 }
 
 pub struct Engine {
@@ -260,7 +265,7 @@ impl Engine {
             if stopping.is_none() && now >= next_claim {
                 let claimed = self.claim(job.as_ref(), &mut on_event)?;
                 idle = claimed == 0;
-                next_claim = if claimed > 0 && self.in_flight.len() < self.cfg.retry.concurrency {
+                next_claim = if claimed > 0 && self.in_flight.len() < 2 * self.cfg.retry.concurrency {
                     now
                 } else {
                     now + self.cfg.claim_interval
@@ -340,6 +345,9 @@ impl Engine {
     fn refresh_webhooks(&mut self) -> Result<(), EngineError> {
         self.webhooks = self.store.webhooks()?.into_iter().map(|w| (w.id.clone(), w)).collect();
         self.unknown_webhooks.clear();
+        for (id, w) in &self.webhooks {
+            self.limiter.set_paused(id, w.paused);
+        }
         self.routes.refresh();
         Ok(())
     }
@@ -354,8 +362,10 @@ impl Engine {
         for c in changes {
             on_event(Event::Breaker { target: c.target, state: c.state });
         }
-        let capacity = self.cfg.retry.concurrency.saturating_sub(self.in_flight.len());
-        // Claim in batches: one transaction for a quarter of the slots, not one per slot.
+        // Claimed calls may wait for a slot (twice the concurrency in all), so a slot that
+        // frees is filled at once; claims come in batches of half the concurrency, one
+        // transaction each.
+        let capacity = (2 * self.cfg.retry.concurrency).saturating_sub(self.in_flight.len());
         let batch = (self.cfg.retry.concurrency / 2).max(1);
         if capacity == 0 || (capacity < batch && !self.in_flight.is_empty() && plan.probes.is_empty()) {
             return Ok(0);
@@ -462,10 +472,22 @@ impl Engine {
         Ok(())
     }
 
-    fn finish(&mut self, done: Done, on_event: &mut impl FnMut(Event)) -> Result<(), EngineError> {
+    fn finish(&mut self, mut done: Done, on_event: &mut impl FnMut(Event)) -> Result<(), EngineError> {
+        let slots = done.slots.take();
+        let r = self.take_result(done, on_event);
+        drop(slots);
+        r
+    }
+
+    fn take_result(&mut self, done: Done, on_event: &mut impl FnMut(Event)) -> Result<(), EngineError> {
         let Some(f) = self.in_flight.remove(&done.id) else { return Ok(()) };
-        let class = policy::classify(&done.sent.result);
-        let (status, retry_after) = match &done.sent.result {
+        let Some(sent) = done.sent else {
+            self.limiter.abandon(&f.webhook, done.probe);
+            self.store.release_ids(&self.cfg.owner, &[done.id])?;
+            return Ok(());
+        };
+        let class = policy::classify(&sent.result);
+        let (status, retry_after) = match &sent.result {
             policy::Result::Status { code, retry_after, .. } => (Some(*code), *retry_after),
             policy::Result::Transport(_) => (None, None),
         };
@@ -501,6 +523,7 @@ impl Engine {
                 self.store.set_webhook_paused(&f.webhook, true, Some(&reason), &self.cfg.owner, now)?;
                 self.refresh_webhooks()?;
             }
+            self.limiter.set_paused(&f.webhook, true);
             on_event(Event::Paused { webhook: f.webhook.clone(), reason });
         }
         if let Some(BreakerChange { target, state }) = self.limiter.finish(&f.webhook, class, Instant::now())
@@ -511,11 +534,11 @@ impl Engine {
         let attempt = Attempt {
             attempt: 0,
             started_at: done.started_at,
-            duration_ms: done.sent.duration.as_millis() as u64,
+            duration_ms: sent.duration.as_millis() as u64,
             status_code: status,
             class,
-            error: done.sent.error,
-            response_snippet: done.sent.snippet,
+            error: sent.error,
+            response_snippet: sent.snippet,
         };
         self.outcomes.push((Outcome { id: done.id, attempt, disposition }, f.webhook, class, status));
         Ok(())
@@ -580,13 +603,13 @@ async fn send(
     payload: Vec<u8>,
     content_type: Option<String>,
 ) -> Done {
-    let _held = permits.acquire().await;
+    let probe = permits.probe;
+    let Some(slots) = permits.acquire().await else {
+        return Done { id, started_at: now_ms(), sent: None, probe, slots: None };
+    };
     let started_at = now_ms();
     let sent = sender
-        .send(
-            &route,
-            Replay { entry_id: id, attempt, payload: &payload, content_type: content_type.as_deref() },
-        )
+        .send(&route, Replay { entry_id: id, attempt, payload: &payload, content_type: content_type.as_deref() })
         .await;
-    Done { id, started_at, sent }
+    Done { id, started_at, sent: Some(sent), probe, slots: Some(slots) }
 }
