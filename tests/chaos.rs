@@ -2,6 +2,8 @@
 //! Retry-After, timeouts, resets), drained by the real `redrive worker` process, which is
 //! killed with SIGKILL three times and restarted.
 
+mod common;
+
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -60,21 +62,8 @@ async fn nothing_is_lost_when_the_worker_is_killed_during_the_drain() {
     std::fs::write(dir.path().join("config.toml"), config).unwrap();
     let store = Store::open(dir.path().join("r.db"), StoreOptions::default()).unwrap();
     let now = now_ms();
-    let batch: Vec<NewEntry> = (0..ENTRIES)
-        .map(|i| NewEntry {
-            source_id: format!("chaos-{i}"),
-            webhook_id: slugs[i % 2].clone(),
-            source_kind: "test".into(),
-            payload: format!("{{\"n\":{i}}}").into_bytes(),
-            content_type: Some("application/json".into()),
-            status_code: Some(503),
-            error: None,
-            failed_at: now,
-            payload_unavailable: None,
-            next_attempt_at: Some(now),
-            execution_data: None,
-        })
-        .collect();
+    let batch: Vec<NewEntry> =
+        (0..ENTRIES).map(|i| common::due(&format!("chaos-{i}"), &slugs[i % 2], i, now)).collect();
     let mut store = store;
     let ids = store.insert_batch(&batch, now).unwrap().inserted;
     assert_eq!(ids.len(), ENTRIES);

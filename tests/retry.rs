@@ -1,6 +1,8 @@
 //! The retry engine against simulated targets on 127.0.0.1: delivery with stable headers,
 //! the circuit breaker, 410, permanent 4xx, Retry-After, and two workers sharing a database.
 
+mod common;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -57,21 +59,8 @@ impl World {
     }
     fn fill(&self, slug: &str, n: usize, prefix: &str) -> Vec<i64> {
         let now = now_ms();
-        let batch: Vec<NewEntry> = (0..n)
-            .map(|i| NewEntry {
-                source_id: format!("{prefix}-{i}"),
-                webhook_id: slug.to_string(),
-                source_kind: "test".into(),
-                payload: format!("{{\"n\":{i}}}").into_bytes(),
-                content_type: Some("application/json".into()),
-                status_code: Some(503),
-                error: None,
-                failed_at: now,
-                payload_unavailable: None,
-                next_attempt_at: Some(now),
-                execution_data: None,
-            })
-            .collect();
+        let batch: Vec<NewEntry> =
+            (0..n).map(|i| common::due(&format!("{prefix}-{i}"), slug, i, now)).collect();
         self.store().insert_batch(&batch, now).unwrap().inserted
     }
     fn engine(&self, retry: RetryConfig) -> Engine {

@@ -6,8 +6,8 @@ use clap::Args;
 use color_eyre::eyre;
 
 use super::output::{short_time, table, thousands};
-use super::{Ctx, FilterArgs, confirm, stdin_is_terminal, usage};
-use crate::store::{ChangeReport, EntryId, Order, Selection, Store};
+use super::{Ctx, FilterArgs, usage};
+use crate::store::{EntryId, Order, Store};
 use crate::text::{sanitize, sanitize_multiline};
 use crate::time::{now_ms, parse_duration};
 use crate::transfer::EntryLine;
@@ -223,99 +223,6 @@ pub fn stats(ctx: &Ctx, a: StatsArgs) -> eyre::Result<ExitCode> {
         println!("{}", table(&["FAILURE STATUS", "ENTRIES"], &rows, &[]));
     }
     Ok(ExitCode::SUCCESS)
-}
-
-#[derive(Debug, Args)]
-pub struct DiscardArgs {
-    /// Entry ids to discard (or use filter flags instead)
-    pub ids: Vec<EntryId>,
-    #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Discard every pending and dead entry (when no ids or filter flags are given)
-    #[arg(long)]
-    pub all: bool,
-    /// Print how many entries would be discarded and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Name recorded in the audit log [default: your login name]
-    #[arg(long)]
-    pub operator: Option<String>,
-    /// Print the result as JSON
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// Turn ids or filter flags into a selection; `--limit` picks the newest N matching ids, the
-/// same ones `list` with those flags shows.
-pub fn selection(
-    store: &Store,
-    ids: &[EntryId],
-    filter: &FilterArgs,
-    all: bool,
-    verb: &str,
-) -> eyre::Result<Selection> {
-    match (ids.is_empty(), filter.is_unset(), all) {
-        (false, true, false) => Ok(Selection::Ids(ids.to_vec())),
-        (false, _, _) => Err(usage(format!("give entry ids or filter flags to {verb}, not both"))),
-        (true, true, false) => Err(usage(format!(
-            "say which entries to {verb}: entry ids, filter flags (--state, --webhook, --status, --since, \
-             --until, --search), or --all"
-        ))),
-        (true, false, true) => Err(usage("--all cannot be combined with filter flags")),
-        (true, _, _) => {
-            let f = filter.to_filter(now_ms())?;
-            match filter.limit {
-                Some(n) => {
-                    let ids =
-                        store.list(&f, Order::NewestFirst, None, n)?.into_iter().map(|e| e.id).collect();
-                    Ok(Selection::Ids(ids))
-                }
-                None => Ok(Selection::Filter(f)),
-            }
-        }
-    }
-}
-
-pub fn discard(ctx: &Ctx, a: DiscardArgs) -> eyre::Result<ExitCode> {
-    let mut store = ctx.open_existing()?;
-    let sel = selection(&store, &a.ids, &a.filter, a.all, "discard")?;
-    let plan = store.plan_discard(&sel)?;
-    if a.dry_run || plan.changed == 0 {
-        report(&plan, if a.dry_run { "would discard" } else { "discarded" }, &sel, a.json)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !a.yes {
-        if !stdin_is_terminal() {
-            return Err(usage(format!(
-                "refusing to discard {} entries without confirmation: stdin is not a terminal; pass --yes",
-                thousands(plan.changed)
-            )));
-        }
-        let q = format!("Discard {} entries ({sel})?", thousands(plan.changed));
-        if !confirm(&q)? {
-            eprintln!("cancelled; nothing changed");
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let operator = a.operator.clone().unwrap_or_else(|| ctx.config.operator.clone());
-    let done = store.discard(&sel, &operator, now_ms())?;
-    report(&done, "discarded", &sel, a.json)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn report(r: &ChangeReport, verb: &str, sel: &Selection, json: bool) -> eyre::Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(r)?);
-        return Ok(());
-    }
-    println!("{verb} {} of {} matching entries ({sel})", thousands(r.changed), thousands(r.matched));
-    for (why, n) in &r.skipped {
-        println!("  skipped {}: {why}", thousands(*n));
-    }
-    Ok(())
 }
 
 #[derive(Debug, Args)]

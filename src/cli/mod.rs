@@ -1,5 +1,6 @@
 //! The command line: argument definitions, and one module per group of subcommands.
 
+mod bulk;
 mod entries;
 mod filter_args;
 mod genesys;
@@ -56,7 +57,7 @@ pub enum Command {
     /// Count entries by state, webhook and status class
     Stats(entries::StatsArgs),
     /// Mark entries discarded (kept with their history, never sent again)
-    Discard(entries::DiscardArgs),
+    Discard(bulk::DiscardArgs),
     /// Write entries as JSONL (default) or CSV
     Export(transfer::ExportArgs),
     /// Read entries from a JSONL export (or hand-written JSONL)
@@ -144,7 +145,7 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::List(a) => entries::list(&ctx, a),
         Command::Show(a) => entries::show(&ctx, a),
         Command::Stats(a) => entries::stats(&ctx, a),
-        Command::Discard(a) => entries::discard(&ctx, a),
+        Command::Discard(a) => bulk::discard(&ctx, a),
         Command::Prune(a) => entries::prune(&ctx, a),
         Command::Webhooks(a) => webhooks::list(&ctx, a),
         Command::Pause(a) => webhooks::pause(&ctx, a, true),

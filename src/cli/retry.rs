@@ -9,10 +9,10 @@ use color_eyre::eyre;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
-use super::entries::selection;
+use super::Ctx;
+use super::bulk::BulkArgs;
 use super::genesys::runtime;
 use super::output::thousands;
-use super::{Ctx, FilterArgs, confirm, stdin_is_terminal, usage};
 use crate::config::Config;
 use crate::genesys::{Client, ClientOptions, GenesysError};
 use crate::retry::sender::Sender;
@@ -68,64 +68,22 @@ fn stop_signal() -> watch::Receiver<bool> {
 
 #[derive(Debug, Args)]
 pub struct RetryArgs {
-    /// Entry ids to retry (or use filter flags instead)
-    pub ids: Vec<i64>,
     #[command(flatten)]
-    pub filter: FilterArgs,
-    /// Retry every pending, dead and discarded entry (when no ids or filter flags are given)
-    #[arg(long)]
-    pub all: bool,
+    pub bulk: BulkArgs,
     /// Retry delivered entries too
     #[arg(long)]
     pub force: bool,
-    /// Print how many entries would be retried and change nothing
-    #[arg(long)]
-    pub dry_run: bool,
-    /// Do not ask for confirmation
-    #[arg(long, short = 'y')]
-    pub yes: bool,
-    /// Name recorded in the audit log [default: your login name]
-    #[arg(long)]
-    pub operator: Option<String>,
-    /// Print the summary as JSON
-    #[arg(long)]
-    pub json: bool,
 }
 
 pub fn retry(ctx: &Ctx, a: RetryArgs) -> eyre::Result<ExitCode> {
+    let b = &a.bulk;
     let mut store = ctx.open_existing()?;
-    let sel = selection(&store, &a.ids, &a.filter, a.all, "retry")?;
+    let sel = b.selection(&store, "retry")?;
     let plan = store.plan_retry(&sel, a.force)?;
-    if a.dry_run || plan.changed == 0 {
-        let verb = if a.dry_run { "would retry" } else { "retried" };
-        if a.json {
-            println!("{}", serde_json::to_string(&plan)?);
-        } else {
-            println!(
-                "{verb} {} of {} matching entries ({sel})",
-                thousands(plan.changed),
-                thousands(plan.matched)
-            );
-            for (why, n) in &plan.skipped {
-                println!("  skipped {}: {why}", thousands(*n));
-            }
-        }
-        return Ok(ExitCode::SUCCESS);
+    if let Some(code) = b.gate("retry", "retried", &sel, &plan)? {
+        return Ok(code);
     }
-    if !a.yes {
-        if !stdin_is_terminal() {
-            return Err(usage(format!(
-                "refusing to retry {} entries without confirmation: stdin is not a terminal; pass --yes",
-                thousands(plan.changed)
-            )));
-        }
-        if !confirm(&format!("Retry {} entries now ({sel})?", thousands(plan.changed)))? {
-            eprintln!("cancelled; nothing changed");
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let operator = a.operator.clone().unwrap_or_else(|| ctx.config.operator.clone());
-    let queued = store.retry_now(&sel, a.force, &operator, now_ms())?;
+    let queued = store.retry_now(&sel, a.force, &b.operator(ctx), now_ms())?;
     let ids = queued.ids.clone();
     let rt = runtime()?;
     let report = rt.block_on(async {
@@ -153,7 +111,7 @@ pub fn retry(ctx: &Ctx, a: RetryArgs) -> eyre::Result<ExitCode> {
         bar.finish_and_clear();
         eyre::Ok(report)
     })?;
-    print_report(&report, queued.skipped.values().sum(), a.json)?;
+    print_report(&report, queued.skipped.values().sum(), b.json)?;
     Ok(if report.stopped { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 

@@ -192,6 +192,23 @@ pub struct Webhook {
     pub updated_at: Millis,
 }
 
+impl Webhook {
+    /// A webhook known only by id and name (no method, URL or cached configuration).
+    pub fn named(id: &str, name: &str, source: &str, now: Millis) -> Webhook {
+        Webhook {
+            id: id.to_string(),
+            name: name.to_string(),
+            source: source.to_string(),
+            method: None,
+            url: None,
+            config: None,
+            paused: false,
+            paused_reason: None,
+            updated_at: now,
+        }
+    }
+}
+
 /// One row of the audit log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuditRecord {

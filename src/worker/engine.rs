@@ -506,20 +506,8 @@ impl Engine {
                 self.refresh_webhooks()?;
             } else {
                 // Not known yet (an imported entry): record it so it can be paused.
-                self.store.upsert_webhooks(
-                    &[crate::store::Webhook {
-                        id: f.webhook.clone(),
-                        name: f.webhook.clone(),
-                        source: "config".into(),
-                        method: None,
-                        url: None,
-                        config: None,
-                        paused: false,
-                        paused_reason: None,
-                        updated_at: now,
-                    }],
-                    now,
-                )?;
+                let hook = crate::store::Webhook::named(&f.webhook, &f.webhook, "config", now);
+                self.store.upsert_webhooks(&[hook], now)?;
                 self.store.set_webhook_paused(&f.webhook, true, Some(&reason), &self.cfg.owner, now)?;
                 self.refresh_webhooks()?;
             }
@@ -609,7 +597,10 @@ async fn send(
     };
     let started_at = now_ms();
     let sent = sender
-        .send(&route, Replay { entry_id: id, attempt, payload: &payload, content_type: content_type.as_deref() })
+        .send(
+            &route,
+            Replay { entry_id: id, attempt, payload: &payload, content_type: content_type.as_deref() },
+        )
         .await;
     Done { id, started_at, sent: Some(sent), probe, slots: Some(slots) }
 }

@@ -349,17 +349,8 @@ fn entry_of(
         None => {
             let flow = inst.flow_id.clone().unwrap_or_else(|| "unknown".into());
             let id = format!("flow:{flow}");
-            let hook = Webhook {
-                id: id.clone(),
-                name: inst.flow_name.clone().unwrap_or_else(|| format!("workflow {flow}")),
-                source: "genesys-flow".into(),
-                method: None,
-                url: None,
-                config: None,
-                paused: false,
-                paused_reason: None,
-                updated_at: now,
-            };
+            let name = inst.flow_name.clone().unwrap_or_else(|| format!("workflow {flow}"));
+            let hook = Webhook::named(&id, &name, "genesys-flow", now);
             (id, Some(hook))
         }
     };

@@ -43,17 +43,7 @@ impl Routes {
         if let Some(r) = self.cache.get(id) {
             return r.clone();
         }
-        let hook = known.get(id).cloned().unwrap_or_else(|| Webhook {
-            id: id.to_string(),
-            name: id.to_string(),
-            source: "unknown".into(),
-            method: None,
-            url: None,
-            config: None,
-            paused: false,
-            paused_reason: None,
-            updated_at: 0,
-        });
+        let hook = known.get(id).cloned().unwrap_or_else(|| Webhook::named(id, id, "unknown", 0));
         let settings = self.settings(&hook).cloned().unwrap_or_default();
         let policy = Policy {
             base: settings.base.unwrap_or(self.defaults.base),

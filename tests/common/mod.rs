@@ -29,3 +29,12 @@ pub fn file_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     let store = Store::open(&path, StoreOptions::default()).unwrap();
     (dir, path, store)
 }
+
+/// A failure due now for `webhook` (what the retry tests and benchmarks queue).
+pub fn due(source_id: &str, webhook: &str, n: usize, now: i64) -> NewEntry {
+    let mut e = entry(source_id, webhook, Some(503), now);
+    e.source_kind = "test".into();
+    e.payload = format!("{{\"n\":{n}}}").into_bytes();
+    e.error = None;
+    e
+}
