@@ -159,7 +159,8 @@ async fn main() {
     );
     println!("{:<40} {:>16} {:>16} {:>8} {:>8}", "figure", "measured", "reference", "ratio", "goal");
 
-    // 1. Direct replay, always-200 target.
+    // 1. Direct replay, always-200 target: three rounds, bare and engine alternating, so a
+    // noisy neighbour on this shared machine hits both; the median of each is reported.
     let s = sim(
         vec![TargetBehaviour::Healthy, TargetBehaviour::Slow { delay: Duration::from_millis(10) }],
         Faults::default(),
@@ -168,16 +169,32 @@ async fn main() {
     let org = s.org();
     let fast_url = format!("{}/__sim/targets/{}", s.base_url(), org.webhooks[0].slug);
     let slow_url = format!("{}/__sim/targets/{}", s.base_url(), org.webhooks[1].slug);
-    let bare_t = bare(&fast_url, n, c).await;
-    let (eng_t, delivered) = engine_direct(&fast_url, n, c).await;
-    assert_eq!(delivered as usize, n);
-    let (bare_rate, eng_rate) = (n as f64 / bare_t.as_secs_f64(), n as f64 / eng_t.as_secs_f64());
+    let rounds = arg("--rounds", 3) as usize;
+    let (mut bares, mut engines, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let bare_rate = n as f64 / bare(&fast_url, n, c).await.as_secs_f64();
+        let (eng_t, delivered) = engine_direct(&fast_url, n, c).await;
+        assert_eq!(delivered as usize, n);
+        let eng_rate = n as f64 / eng_t.as_secs_f64();
+        bares.push(bare_rate);
+        engines.push(eng_rate);
+        ratios.push(eng_rate / bare_rate);
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let (bare_rate, eng_rate, ratio) = (med(&mut bares), med(&mut engines), med(&mut ratios));
     row(
         "direct replay, 200 target (req/s)",
         format!("{eng_rate:.0}"),
         format!("{bare_rate:.0} bare"),
-        eng_rate / bare_rate,
+        ratio,
         ">= 0.5",
+    );
+    println!(
+        "  (ratio per round: {})",
+        ratios.iter().map(|r| format!("{r:.2}")).collect::<Vec<_>>().join(", ")
     );
 
     // ... and with 10 ms latency: the bound is C / latency.
@@ -199,6 +216,13 @@ async fn main() {
         format!("{bare_rate:.0}"),
         format!("{bound:.0} C/lat"),
         bare_rate / bound,
+        "-",
+    );
+    row(
+        "  engine / bare loop, 10 ms target",
+        format!("{eng_rate:.0}"),
+        format!("{bare_rate:.0} bare"),
+        eng_rate / bare_rate,
         "-",
     );
     s.stop().await;

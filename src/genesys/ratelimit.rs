@@ -25,8 +25,11 @@ struct State {
 }
 
 impl RateLimiter {
+    /// At most `limit` calls in any rolling minute, counted over 61 seconds: a call is counted
+    /// when it leaves here but by the platform when it arrives, so a window a second longer
+    /// keeps a call sent just as an old one expires here from landing before it expires there.
     pub fn per_minute(limit: u32) -> RateLimiter {
-        RateLimiter::new(limit.max(1) as usize, Duration::from_secs(60))
+        RateLimiter::new(limit.max(1) as usize, Duration::from_secs(61))
     }
 
     pub fn new(limit: usize, window: Duration) -> RateLimiter {
