@@ -372,50 +372,42 @@ impl Engine {
         }
         let now = now_ms();
         let lease = self.cfg.retry.lease;
-        // A job's claim looks at a window of its remaining ids (cheap), and at all of them when
-        // the window yields nothing (its targets may be paused or open).
-        let remaining: Option<Vec<EntryId>> =
-            job.map(|j| j.iter().filter(|id| !self.in_flight.contains_key(id)).copied().collect());
-        if remaining.as_ref().is_some_and(|r| r.is_empty()) {
+        // A job's claim looks at a window of its remaining ids (cheap however large the job),
+        // and at all of them only for a breaker's probe or when the window yields nothing (its
+        // targets may be paused or open).
+        let limit = capacity * 4 + 64;
+        let in_flight = &self.in_flight;
+        let window: Option<Vec<EntryId>> =
+            job.map(|j| j.iter().filter(|id| !in_flight.contains_key(id)).copied().take(limit).collect());
+        if window.as_ref().is_some_and(|w| w.is_empty()) {
             return Ok(0);
         }
-        let window =
-            remaining.as_ref().map(|r| r.iter().copied().take(capacity * 4 + 64).collect::<Vec<_>>());
+        let all =
+            || job.map(|j| j.iter().filter(|id| !in_flight.contains_key(id)).copied().collect::<Vec<_>>());
         let mut claimed = Vec::new();
         for probe in &plan.probes {
-            let filter = ClaimFilter {
-                only_webhook: Some(probe.clone()),
-                only_ids: remaining.clone(),
-                ..Default::default()
-            };
+            let filter =
+                ClaimFilter { only_webhook: Some(probe.clone()), only_ids: all(), ..Default::default() };
             claimed.extend(self.store.claim_due_with_payloads(&self.cfg.owner, now, lease, 1, &filter)?);
         }
         let room = capacity.saturating_sub(claimed.len());
         if room > 0 {
+            let truncated = window.as_ref().is_some_and(|w| w.len() == limit);
             let filter = ClaimFilter {
                 exclude_webhooks: plan.exclude.clone(),
-                only_ids: window.clone(),
+                only_ids: window,
                 ..Default::default()
             };
-            let got = self.store.claim_due_with_payloads(&self.cfg.owner, now, lease, room, &filter)?;
-            let window_short =
-                window.as_ref().zip(remaining.as_ref()).is_some_and(|(w, r)| w.len() < r.len());
-            if got.is_empty() && window_short {
+            let mut got = self.store.claim_due_with_payloads(&self.cfg.owner, now, lease, room, &filter)?;
+            if got.is_empty() && truncated {
                 let filter = ClaimFilter {
                     exclude_webhooks: plan.exclude.clone(),
-                    only_ids: remaining,
+                    only_ids: all(),
                     ..Default::default()
                 };
-                claimed.extend(self.store.claim_due_with_payloads(
-                    &self.cfg.owner,
-                    now,
-                    lease,
-                    room,
-                    &filter,
-                )?);
-            } else {
-                claimed.extend(got);
+                got = self.store.claim_due_with_payloads(&self.cfg.owner, now, lease, room, &filter)?;
             }
+            claimed.extend(got);
         }
         let unknown: Vec<String> = claimed
             .iter()
