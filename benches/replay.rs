@@ -227,6 +227,50 @@ async fn main() {
     );
     s.stop().await;
 
+    // Crash recovery: 10,000 entries leased by a worker that died (SIGKILL leaves exactly
+    // this: leases nobody renews); a new worker starts at once. How long after the leases run
+    // out is it delivering again?
+    let s2 = sim(vec![TargetBehaviour::Healthy], Faults::default()).await;
+    let url = format!("{}/__sim/targets/{}", s2.base_url(), s2.org().webhooks[0].slug);
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path().join("crash.db"), StoreOptions::default()).unwrap();
+    fill(&mut store, "target", 10_000);
+    let lease = Duration::from_secs(3);
+    let claimed_at = now_ms();
+    let held = store
+        .claim_due("killed-worker", claimed_at, lease, 10_000, &redrive::store::ClaimFilter::default())
+        .unwrap()
+        .len();
+    let expiry = Instant::now() + lease;
+    let mut hooks = BTreeMap::new();
+    hooks.insert(
+        "target".to_string(),
+        WebhookConfig { mode: Some(ReplayMode::Direct), url: Some(url), ..Default::default() },
+    );
+    let r = RetryConfig { lease, ..retry(c) };
+    let sender = Arc::new(Sender::new(r.timeout, None));
+    let mut engine = Engine::new(store, EngineConfig::new(r.clone()), sender, Routes::new(&r, hooks, false));
+    let (tx, rx) = watch::channel(false);
+    let mut first: Option<Instant> = None;
+    engine
+        .run(RunMode::Forever, rx, |e| {
+            if let redrive::worker::engine::Event::Attempted { .. } = e {
+                first.get_or_insert_with(Instant::now);
+                let _ = tx.send(true);
+            }
+        })
+        .await
+        .unwrap();
+    let after = first.expect("delivered again").saturating_duration_since(expiry);
+    row(
+        &format!("crash recovery, {held} leased (ms after expiry)"),
+        format!("{}", after.as_millis()),
+        "2000 ms".into(),
+        after.as_secs_f64() / 2.0,
+        "< 1",
+    );
+    s2.stop().await;
+
     // 2. Through the simulated Genesys API at 600 calls a minute.
     if genesys_secs == 0 {
         return;

@@ -255,7 +255,10 @@ impl Engine {
         let lease = self.cfg.retry.lease;
         let mut next_claim = Instant::now();
         let mut next_renew = Instant::now() + lease / 3;
-        let mut next_expire = Instant::now() + lease / 2;
+        // Expired leases (a dead worker's entries) are looked for at least every second, so
+        // they are retried within a second of running out.
+        let expire_every = (lease / 2).min(Duration::from_secs(1));
+        let mut next_expire = Instant::now() + expire_every;
         let mut commit_due: Option<Instant> = None;
         let mut stopping: Option<Instant> = None;
         let mut idle = false;
@@ -284,7 +287,7 @@ impl Engine {
             }
             if now >= next_expire {
                 self.store.expire_leases(now_ms())?;
-                next_expire = now + lease / 2;
+                next_expire = now + expire_every;
             }
             // Finished?
             let quiet = self.in_flight.is_empty() && self.outcomes.is_empty();
