@@ -131,6 +131,32 @@ fn main() {
         ms(max),
         "-"
     );
+
+    // Bulk operations, once each (they change the store).
+    println!();
+    println!("{:<44} {:>10} {:>10}", "bulk operation", "ms", "entries");
+    let dead = f(&[EntryState::Dead], None, None, None, None);
+    let t = Instant::now();
+    let r = store.retry_now(&redrive::store::Selection::Filter(dead), false, "bench", now).unwrap();
+    println!(
+        "{:<44} {:>10.0} {:>10}",
+        "retry now: every dead entry (one transaction)",
+        ms(t.elapsed()),
+        r.changed
+    );
+    // Age half a million delivered entries, then prune them in batches.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute(
+            "UPDATE entries SET updated_at = ?1 WHERE id IN \
+             (SELECT id FROM entries WHERE state = 'delivered' LIMIT ?2)",
+            rusqlite::params![now - 40 * 86_400_000i64, (n / 2) as i64],
+        )
+        .unwrap();
+    }
+    let t = Instant::now();
+    let pruned = store.prune(now - 30 * 86_400_000, 5000, "bench", now).unwrap();
+    println!("{:<44} {:>10.0} {:>10}", "prune delivered entries older than 30 days", ms(t.elapsed()), pruned);
     drop(store);
 }
 
