@@ -484,29 +484,42 @@ impl Client {
             .await
     }
 
-    /// Poll a job until it is `Success` or `Failed`, backing off from 250 ms to 2 s, for at
-    /// most `max_wait`.
-    pub async fn wait_execution_job(
+    /// Poll jobs until each is `Success` or `Failed`: every unfinished job once a round, the
+    /// rounds backing off from 250 ms to 2 s, for at most `max_wait` in all. Waiting for them
+    /// together (not one after another) keeps a large backlog from waiting once per job.
+    pub async fn wait_execution_jobs(
         &self,
-        job_id: &str,
+        job_ids: &[String],
         max_wait: Duration,
-    ) -> Result<ExecutionDataJob, GenesysError> {
+    ) -> Result<Vec<ExecutionDataJob>, GenesysError> {
         let deadline = Instant::now() + max_wait;
         let mut delay = Duration::from_millis(250);
+        let mut pending: Vec<&String> = job_ids.iter().collect();
+        let mut done = Vec::with_capacity(job_ids.len());
         loop {
-            let job = self.get_execution_job(job_id).await?;
-            if matches!(job.job_state.as_str(), "Success" | "Failed") {
-                return Ok(job);
+            let mut still = Vec::new();
+            for id in pending {
+                let job = self.get_execution_job(id).await?;
+                if matches!(job.job_state.as_str(), "Success" | "Failed") {
+                    done.push(job);
+                } else {
+                    still.push(id);
+                }
+            }
+            if still.is_empty() {
+                return Ok(done);
             }
             if Instant::now() + delay > deadline {
                 return Err(GenesysError::Refused(format!(
-                    "execution-data job {job_id} was still {} after {} s",
-                    job.job_state,
-                    max_wait.as_secs()
+                    "{} execution-data jobs were still running after {} s (first: {})",
+                    still.len(),
+                    max_wait.as_secs(),
+                    still[0]
                 )));
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(2));
+            pending = still;
         }
     }
 

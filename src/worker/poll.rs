@@ -161,11 +161,12 @@ pub async fn poll(
     for chunk in fresh_ids.chunks(opts.job_batch.max(1)) {
         jobs.push(client.start_execution_job(chunk).await?.id);
     }
-    for job in &jobs {
-        let done = client.wait_execution_job(job, opts.job_wait).await?;
+    for done in client.wait_execution_jobs(&jobs, opts.job_wait).await? {
         if done.job_state == "Failed" {
-            sum.warnings
-                .push(format!("execution-data job {job} failed; its entries are stored without payload"));
+            sum.warnings.push(format!(
+                "execution-data job {} failed; its entries are stored without payload",
+                done.id
+            ));
         }
         entities.extend(done.entities.into_iter().map(|e| (e.id.clone(), e)));
     }
