@@ -334,62 +334,76 @@ fn list_triggers(s: &Shared, call: &Call) -> Answer {
     )
 }
 
-/// Does one criteria item hold for an instance?
-fn holds(item: &CriteriaItem, inst: &super::org::SimInstance) -> Result<bool, String> {
-    let i = &inst.instance;
-    let text = |v: &Option<String>| v.clone().unwrap_or_default();
-    let field = match item.key.as_str() {
-        "FlowType" => i.flow_type.clone(),
-        "FlowErrorReason" => i.flow_error_reason.clone(),
-        "FlowId" => i.flow_id.clone(),
-        "ConversationId" => i.conversation_id.clone(),
+/// A criteria item with its value parsed once per query (times especially).
+struct Item<'a> {
+    key: &'a str,
+    op: &'a str,
+    value: Option<&'a str>,
+    time: Option<i64>,
+}
+
+fn compile(item: &CriteriaItem) -> Result<Item<'_>, String> {
+    let time = match item.key.as_str() {
         "FlowStartDateTime" => {
-            let want = parse_rfc3339(&text(&item.value))?;
-            return Ok(match item.operator.as_str() {
-                "gte" => inst.start >= want,
-                "gt" => inst.start > want,
-                "lt" => inst.start < want,
-                "lte" => inst.start <= want,
-                "eq" => inst.start == want,
-                op => return Err(format!("operator {op} is not supported for FlowStartDateTime")),
-            });
+            if !matches!(item.operator.as_str(), "gte" | "gt" | "lt" | "lte" | "eq") {
+                return Err(format!("operator {} is not supported for FlowStartDateTime", item.operator));
+            }
+            Some(parse_rfc3339(item.value.as_deref().unwrap_or(""))?)
         }
+        "FlowType" | "FlowErrorReason" | "FlowId" | "ConversationId" => None,
         k => return Err(format!("criteria key {k} is not supported by the simulator")),
     };
-    Ok(match item.operator.as_str() {
+    if time.is_none() && !matches!(item.operator.as_str(), "eq" | "not" | "not_null" | "begins") {
+        return Err(format!("operator {} is not valid here", item.operator));
+    }
+    Ok(Item { key: &item.key, op: &item.operator, value: item.value.as_deref(), time })
+}
+
+/// Does one criteria item hold for an instance?
+fn holds(item: &Item<'_>, inst: &super::org::SimInstance) -> bool {
+    if let Some(want) = item.time {
+        return match item.op {
+            "gte" => inst.start >= want,
+            "gt" => inst.start > want,
+            "lt" => inst.start < want,
+            "lte" => inst.start <= want,
+            _ => inst.start == want,
+        };
+    }
+    let i = &inst.instance;
+    let field = match item.key {
+        "FlowType" => i.flow_type.as_deref(),
+        "FlowErrorReason" => i.flow_error_reason.as_deref(),
+        "FlowId" => i.flow_id.as_deref(),
+        _ => i.conversation_id.as_deref(),
+    };
+    match item.op {
         "eq" => field == item.value,
         "not" => field != item.value,
         "not_null" => field.is_some(),
-        "begins" => field.is_some_and(|f| f.starts_with(&text(&item.value))),
-        op => return Err(format!("operator {op} is not valid here")),
-    })
+        _ => field.is_some_and(|f| f.starts_with(item.value.unwrap_or(""))),
+    }
 }
 
-fn group_holds(g: &CriteriaGroup, inst: &super::org::SimInstance) -> Result<bool, String> {
-    let mut ok = true;
-    if let Some(c) = &g.criteria {
-        ok &= holds(c, inst)?;
-    }
-    if let Some(list) = &g.and {
-        for c in list {
-            ok &= holds(c, inst)?;
-        }
-    }
-    if let Some(list) = &g.or
-        && !list.is_empty()
-    {
-        let mut any = false;
-        for c in list {
-            any |= holds(c, inst)?;
-        }
-        ok &= any;
-    }
-    if let Some(list) = &g.not {
-        for c in list {
-            ok &= !holds(c, inst)?;
-        }
-    }
-    Ok(ok)
+/// A criteria group, compiled: all of `and` (and `criteria`), any of `or`, none of `not`.
+struct Group<'a> {
+    all: Vec<Item<'a>>,
+    any: Vec<Item<'a>>,
+    none: Vec<Item<'a>>,
+}
+
+fn compile_group(g: &CriteriaGroup) -> Result<Group<'_>, String> {
+    let mut all: Vec<Item<'_>> = g.criteria.iter().map(compile).collect::<Result<_, _>>()?;
+    all.extend(g.and.iter().flatten().map(compile).collect::<Result<Vec<_>, _>>()?);
+    let any = g.or.iter().flatten().map(compile).collect::<Result<_, _>>()?;
+    let none = g.not.iter().flatten().map(compile).collect::<Result<_, _>>()?;
+    Ok(Group { all, any, none })
+}
+
+fn group_holds(g: &Group<'_>, inst: &super::org::SimInstance) -> bool {
+    g.all.iter().all(|c| holds(c, inst))
+        && (g.any.is_empty() || g.any.iter().any(|c| holds(c, inst)))
+        && !g.none.iter().any(|c| holds(c, inst))
 }
 
 fn query(s: &Shared, call: &Call) -> Answer {
@@ -400,21 +414,30 @@ fn query(s: &Shared, call: &Call) -> Answer {
     if q.query.is_empty() {
         return error_answer(StatusCode::BAD_REQUEST, "bad.request", "query is required");
     }
-    let size: usize = call.query_param("pageSize").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 200);
-    let st = s.state.lock().expect("sim lock");
-    let mut matched = Vec::new();
-    for inst in &st.org.instances {
-        let mut ok = true;
-        for g in &q.query {
-            match group_holds(g, inst) {
-                Ok(h) => ok &= h,
-                Err(e) => return error_answer(StatusCode::BAD_REQUEST, "bad.request", &e),
-            }
-        }
-        if ok {
-            matched.push(inst);
+    let groups = match q.query.iter().map(compile_group).collect::<Result<Vec<_>, _>>() {
+        Ok(g) => g,
+        Err(e) => return error_answer(StatusCode::BAD_REQUEST, "bad.request", &e),
+    };
+    // The start-time bounds every group requires narrow the scan to a slice of the
+    // instances sorted by start time.
+    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+    for item in groups.iter().flat_map(|g| g.all.iter()) {
+        match (item.op, item.time) {
+            ("gte" | "gt", Some(t)) => lo = lo.max(t),
+            ("lt" | "lte", Some(t)) => hi = hi.min(t.saturating_add(1)),
+            _ => {}
         }
     }
+    let size: usize = call.query_param("pageSize").and_then(|v| v.parse().ok()).unwrap_or(50).clamp(1, 200);
+    let st = s.state.lock().expect("sim lock");
+    let order = &st.by_start;
+    let first = order.partition_point(|&i| st.org.instances[i].start < lo);
+    let last = order.partition_point(|&i| st.org.instances[i].start < hi);
+    let mut matched: Vec<&super::org::SimInstance> = order[first..last.max(first)]
+        .iter()
+        .map(|&i| &st.org.instances[i])
+        .filter(|inst| groups.iter().all(|g| group_holds(g, inst)))
+        .collect();
     let total = matched.len();
     // "Not guaranteed to be the most recent ones": a stable order unrelated to time.
     matched.sort_by_key(|i| fnv(&i.instance.id));

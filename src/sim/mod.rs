@@ -93,6 +93,8 @@ struct Job {
 
 pub(crate) struct State {
     org: Org,
+    /// Indexes into `org.instances`, by start time (the instance query narrows on it).
+    by_start: Vec<usize>,
     faults: Faults,
     tokens: HashMap<String, Instant>,
     token_counter: u64,
@@ -134,7 +136,10 @@ impl SimHandle {
         let org = Org::generate(&cfg.org, now_ms(), &base);
         let targets = targets::Targets::new(&org, &cfg.targets);
         use rand::SeedableRng;
+        let mut by_start: Vec<usize> = (0..org.instances.len()).collect();
+        by_start.sort_by_key(|&i| org.instances[i].start);
         let state = State {
+            by_start,
             org,
             faults: cfg.faults.clone(),
             tokens: HashMap::new(),

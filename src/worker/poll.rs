@@ -154,13 +154,10 @@ pub async fn poll(
     let fresh: Vec<&FlowInstance> = scan.instances.iter().filter(|i| !existing.contains(&i.id)).collect();
     sum.duplicates = scan.instances.len() - fresh.len();
 
-    // Execution data for the new ones: start every job, then wait for each.
+    // Execution data for the new ones: start every job, then wait for them together.
     let mut entities: HashMap<String, ExecutionDataEntity> = HashMap::new();
     let fresh_ids: Vec<String> = fresh.iter().map(|i| i.id.clone()).collect();
-    let mut jobs = Vec::new();
-    for chunk in fresh_ids.chunks(opts.job_batch.max(1)) {
-        jobs.push(client.start_execution_job(chunk).await?.id);
-    }
+    let jobs = client.start_execution_jobs(&fresh_ids, opts.job_batch).await?;
     for done in client.wait_execution_jobs(&jobs, opts.job_wait).await? {
         if done.job_state == "Failed" {
             sum.warnings.push(format!(
