@@ -498,25 +498,23 @@ fn get_job(s: &Shared, id: &str) -> Answer {
     let ids = job.ids.clone();
     let entities = if s.cfg.execution_data {
         ids.iter()
-            .map(|i| {
-                match st.org.instances.iter().find(|x| &x.instance.id == i && x.execution_data.is_some()) {
-                    Some(_) => ExecutionDataEntity {
-                        id: i.clone(),
-                        download_uri: Some(format!(
-                            "{}/__sim/downloads/{i}?X-Sim-Signature={:016x}",
-                            s.download_base,
-                            fnv(i)
-                        )),
-                        failed: false,
-                        status_code: None,
-                    },
-                    None => ExecutionDataEntity {
-                        id: i.clone(),
-                        download_uri: None,
-                        failed: true,
-                        status_code: Some("404".into()),
-                    },
-                }
+            .map(|i| match st.instance(i).filter(|x| x.execution_data.is_some()) {
+                Some(_) => ExecutionDataEntity {
+                    id: i.clone(),
+                    download_uri: Some(format!(
+                        "{}/__sim/downloads/{i}?X-Sim-Signature={:016x}",
+                        s.download_base,
+                        fnv(i)
+                    )),
+                    failed: false,
+                    status_code: None,
+                },
+                None => ExecutionDataEntity {
+                    id: i.clone(),
+                    download_uri: None,
+                    failed: true,
+                    status_code: Some("404".into()),
+                },
             })
             .collect()
     } else {
@@ -619,7 +617,7 @@ async fn download(State(s): State<Arc<Shared>>, req: Request) -> Response {
     };
     let file = {
         let st = s.state.lock().expect("sim lock");
-        st.org.instances.iter().find(|i| i.instance.id == id).and_then(|i| i.execution_data.clone())
+        st.instance(&id).and_then(|i| i.execution_data.clone())
     };
     let signed = call.query_param("X-Sim-Signature") == Some(format!("{:016x}", fnv(&id)));
     let answer = match file {

@@ -95,6 +95,8 @@ pub(crate) struct State {
     org: Org,
     /// Indexes into `org.instances`, by start time (the instance query narrows on it).
     by_start: Vec<usize>,
+    /// Index into `org.instances` by instance id (jobs and downloads look them up).
+    by_id: HashMap<String, usize>,
     faults: Faults,
     tokens: HashMap<String, Instant>,
     token_counter: u64,
@@ -105,6 +107,12 @@ pub(crate) struct State {
     seen: Vec<Seen>,
     rng: rand::rngs::StdRng,
     targets: targets::Targets,
+}
+
+impl State {
+    fn instance(&self, id: &str) -> Option<&org::SimInstance> {
+        self.by_id.get(id).map(|&i| &self.org.instances[i])
+    }
 }
 
 pub(crate) struct Shared {
@@ -138,8 +146,10 @@ impl SimHandle {
         use rand::SeedableRng;
         let mut by_start: Vec<usize> = (0..org.instances.len()).collect();
         by_start.sort_by_key(|&i| org.instances[i].start);
+        let by_id = org.instances.iter().enumerate().map(|(i, x)| (x.instance.id.clone(), i)).collect();
         let state = State {
             by_start,
+            by_id,
             org,
             faults: cfg.faults.clone(),
             tokens: HashMap::new(),
