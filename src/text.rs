@@ -49,11 +49,6 @@ pub fn sanitize_multiline(s: &str) -> String {
     out
 }
 
-/// Bytes from outside shown as text: lossy UTF-8, then sanitised.
-pub fn sanitize_bytes(b: &[u8]) -> String {
-    sanitize(&String::from_utf8_lossy(b)).into_owned()
-}
-
 /// Cut `s` to at most `max` characters, ending with `…` when it was cut.
 pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     if s.chars().count() <= max {

@@ -144,10 +144,6 @@ impl Client {
         })
     }
 
-    pub fn limiter(&self) -> &Arc<RateLimiter> {
-        &self.limiter
-    }
-
     pub fn client_id(&self) -> &str {
         &self.opts.client_id
     }

@@ -76,7 +76,6 @@ pub struct BreakerChange {
 
 pub struct Limiter {
     global: Arc<Semaphore>,
-    global_limit: usize,
     default_concurrency: usize,
     default_rate: Option<f64>,
     breaker: BreakerConfig,
@@ -99,7 +98,6 @@ impl Limiter {
     pub fn new(global: usize, per_target: usize, rate: Option<f64>, breaker: BreakerConfig) -> Limiter {
         Limiter {
             global: Arc::new(Semaphore::new(global.max(1))),
-            global_limit: global.max(1),
             default_concurrency: per_target.max(1),
             default_rate: rate,
             breaker,
@@ -220,16 +218,6 @@ impl Limiter {
         if probe {
             t.probing = false;
         }
-    }
-
-    pub fn states(&self) -> Vec<(String, BreakerState)> {
-        let mut v: Vec<_> = self.targets.iter().map(|(k, t)| (k.clone(), t.state)).collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    }
-
-    pub fn in_flight(&self) -> usize {
-        self.global_limit - self.global.available_permits()
     }
 }
 

@@ -184,10 +184,6 @@ impl Store {
         self.read_only.as_deref()
     }
 
-    pub fn options(&self) -> &StoreOptions {
-        &self.opts
-    }
-
     pub(crate) fn err(&self, e: rusqlite::Error) -> StoreError {
         StoreError::from_sqlite(&self.path, e, self.opts.busy_timeout)
     }

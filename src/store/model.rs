@@ -144,12 +144,6 @@ pub struct Entry {
     pub updated_at: Millis,
 }
 
-impl Entry {
-    pub fn replayable(&self) -> bool {
-        self.payload_unavailable.is_none()
-    }
-}
-
 /// One try at delivering an entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Attempt {
