@@ -5,6 +5,8 @@
 //!
 //! Run: `cargo bench --bench ingest`, or `cargo bench --bench ingest -- --failures 20000`.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,18 +16,9 @@ use redrive::store::{Filter, NewEntry, Store, StoreOptions};
 use redrive::time::now_ms;
 use redrive::worker::poll::{PollOptions, poll};
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n = arg("--failures", 100_000) as usize;
+    let n = common::arg("--failures", 100_000) as usize;
     let t = Instant::now();
     let sim = SimHandle::start(SimConfig {
         org: OrgSpec {

@@ -11,6 +11,8 @@
 //! --genesys-seconds 70`.
 
 use std::collections::BTreeMap;
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,15 +25,6 @@ use redrive::time::now_ms;
 use redrive::worker::engine::{Engine, EngineConfig, RunMode};
 use redrive::worker::routes::Routes;
 use tokio::sync::watch;
-
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn retry(concurrency: usize) -> RetryConfig {
     RetryConfig {
@@ -150,9 +143,9 @@ fn row(name: &str, figure: String, reference: String, ratio: f64, goal: &str) {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let n = arg("--entries", 20_000) as usize;
-    let c = arg("--concurrency", 32) as usize;
-    let genesys_secs = arg("--genesys-seconds", 120);
+    let n = common::arg("--entries", 20_000) as usize;
+    let c = common::arg("--concurrency", 32) as usize;
+    let genesys_secs = common::arg("--genesys-seconds", 120);
     println!(
         "replay benchmark: {n} entries, concurrency {c}, {} cores\n",
         std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0)
@@ -169,7 +162,7 @@ async fn main() {
     let org = s.org();
     let fast_url = format!("{}/__sim/targets/{}", s.base_url(), org.webhooks[0].slug);
     let slow_url = format!("{}/__sim/targets/{}", s.base_url(), org.webhooks[1].slug);
-    let rounds = arg("--rounds", 3) as usize;
+    let rounds = common::arg("--rounds", 3) as usize;
     let (mut bares, mut engines, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let bare_rate = n as f64 / bare(&fast_url, n, c).await.as_secs_f64();

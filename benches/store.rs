@@ -4,6 +4,8 @@
 //!     cargo bench --bench store                      # 1,000,000 entries
 //!     cargo bench --bench store -- --entries 100000  # smaller
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use redrive::store::{EntryState, Filter, NewEntry, Order, StatusMatch, Store, StoreOptions};
@@ -12,13 +14,7 @@ const WEBHOOKS: usize = 20;
 const STATUSES: [u16; 6] = [500, 502, 503, 504, 429, 404];
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let n: usize = args
-        .iter()
-        .position(|a| a == "--entries")
-        .and_then(|i| args.get(i + 1))
-        .map(|s| s.replace('_', "").parse().expect("--entries N"))
-        .unwrap_or(1_000_000);
+    let n = common::arg("--entries", 1_000_000) as usize;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
     let mut store = Store::open(&path, StoreOptions::default()).unwrap();

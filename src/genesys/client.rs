@@ -279,36 +279,29 @@ impl Client {
             for (k, v) in headers {
                 req = req.header(*k, v);
             }
-            let resp = match req.send().await {
-                Ok(r) => r,
-                Err(e) if retries < max_retries && (e.is_connect() || e.is_timeout() || e.is_request()) => {
-                    retries += 1;
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tokio::time::sleep(self.backoff(retries)).await;
-                    continue;
-                }
-                Err(e) => {
-                    return Err(GenesysError::Transport {
-                        method: method.to_string(),
-                        path: shown,
-                        detail: describe_transport(&e),
-                    });
-                }
+            // The answer in full, or the transport error that cut it short (connecting,
+            // sending, or reading the body): those are retried alike.
+            let answer = async {
+                let resp = req.send().await?;
+                let status = resp.status();
+                let header = |name| {
+                    resp.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                };
+                let correlation_id = header("inin-correlation-id").map(str::to_string);
+                let retry_after = header(reqwest::header::RETRY_AFTER.as_str())
+                    .and_then(|v| parse_retry_after(v, now_ms()));
+                let bytes = resp.bytes().await?;
+                Ok::<_, reqwest::Error>((status, correlation_id, retry_after, bytes))
             };
-            let status = resp.status();
-            let correlation_id =
-                resp.headers().get("inin-correlation-id").and_then(|v| v.to_str().ok()).map(str::to_string);
-            let retry_after = resp
-                .headers()
-                .get(reqwest::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| parse_retry_after(v, now_ms()));
-            let bytes = match resp.bytes().await {
-                Ok(b) => b,
-                Err(e) if retries < max_retries => {
+            let (status, correlation_id, retry_after, bytes) = match answer.await {
+                Ok(a) => a,
+                Err(e)
+                    if retries < max_retries
+                        && (e.is_connect() || e.is_timeout() || e.is_request() || e.is_body()) =>
+                {
                     retries += 1;
                     self.stats.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!(error = %e, "reading a response failed; retrying");
+                    tracing::debug!(error = %e, path = %shown, "transport error; retrying");
                     tokio::time::sleep(self.backoff(retries)).await;
                     continue;
                 }

@@ -71,6 +71,12 @@ fn error_answer(status: StatusCode, code: &str, message: &str) -> Answer {
     )
 }
 
+/// The request body as `T`, or the 400 answer saying why it is not one.
+fn parse_body<T: serde::de::DeserializeOwned>(call: &Call) -> Result<T, Answer> {
+    serde_json::from_slice(&call.body)
+        .map_err(|e| error_answer(StatusCode::BAD_REQUEST, "bad.request", &format!("invalid body: {e}")))
+}
+
 async fn handle(State(s): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let body = axum::body::to_bytes(body, 16 * 1024 * 1024).await.unwrap_or_default();
@@ -407,9 +413,9 @@ fn group_holds(g: &Group<'_>, inst: &super::org::SimInstance) -> bool {
 }
 
 fn query(s: &Shared, call: &Call) -> Answer {
-    let q: CriteriaQuery = match serde_json::from_slice(&call.body) {
+    let q: CriteriaQuery = match parse_body(call) {
         Ok(q) => q,
-        Err(e) => return error_answer(StatusCode::BAD_REQUEST, "bad.request", &format!("invalid body: {e}")),
+        Err(a) => return a,
     };
     if q.query.is_empty() {
         return error_answer(StatusCode::BAD_REQUEST, "bad.request", "query is required");
@@ -461,9 +467,9 @@ fn fnv(s: &str) -> u64 {
 }
 
 fn start_job(s: &Shared, call: &Call) -> Answer {
-    let req: ExecutionDataRequest = match serde_json::from_slice(&call.body) {
+    let req: ExecutionDataRequest = match parse_body(call) {
         Ok(r) => r,
-        Err(e) => return error_answer(StatusCode::BAD_REQUEST, "bad.request", &format!("invalid body: {e}")),
+        Err(a) => return a,
     };
     if req.ids.is_empty() {
         return error_answer(StatusCode::BAD_REQUEST, "bad.request", "ids is required");

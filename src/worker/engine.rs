@@ -218,14 +218,6 @@ impl Engine {
         }
     }
 
-    pub fn store(&mut self) -> &mut Store {
-        &mut self.store
-    }
-
-    pub fn into_store(self) -> Store {
-        self.store
-    }
-
     pub fn owner(&self) -> &str {
         &self.cfg.owner
     }
