@@ -72,6 +72,8 @@ pub struct Config {
     pub worker: WorkerConfig,
     /// Per-webhook settings, by webhook id (or name).
     pub webhooks: BTreeMap<String, WebhookConfig>,
+    /// Console key bindings replaced from `[keys]` (action name → keys), checked by the console.
+    pub keys: BTreeMap<String, Vec<String>>,
 }
 
 /// How entries are retried (defaults for every webhook).
@@ -235,6 +237,16 @@ struct FileConfig {
     worker: FileWorker,
     #[serde(default)]
     webhooks: BTreeMap<String, FileWebhook>,
+    #[serde(default)]
+    keys: BTreeMap<String, KeyList>,
+}
+
+/// `retry = "ctrl-r"` or `retry = ["r", "ctrl-r"]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -514,6 +526,19 @@ impl Config {
             retry,
             worker,
             webhooks,
+            keys: fc
+                .keys
+                .into_iter()
+                .map(|(k, v)| {
+                    (
+                        k,
+                        match v {
+                            KeyList::One(s) => vec![s],
+                            KeyList::Many(v) => v,
+                        },
+                    )
+                })
+                .collect(),
         })
     }
 }
@@ -670,6 +695,7 @@ mod tests {
         let p = Path::new("assets/config.example.toml");
         parse_file(p, &uncommented).unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
         for key in [
+            "[keys]",
             "db",
             "log_file",
             "operator",

@@ -49,6 +49,15 @@ pub fn sanitize_multiline(s: &str) -> String {
     out
 }
 
+/// A payload for reading: pretty-printed when it is JSON, lossy UTF-8 otherwise, sanitised.
+pub fn pretty_payload(p: &[u8]) -> String {
+    let text = match serde_json::from_slice::<serde_json::Value>(p) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
+        Err(_) => String::from_utf8_lossy(p).into_owned(),
+    };
+    sanitize_multiline(&text)
+}
+
 /// Cut `s` to at most `max` characters, ending with `…` when it was cut.
 pub fn truncate(s: &str, max: usize) -> Cow<'_, str> {
     if s.chars().count() <= max {

@@ -8,7 +8,7 @@ use color_eyre::eyre;
 use super::output::{short_time, table, thousands};
 use super::{Ctx, FilterArgs, usage};
 use crate::store::{EntryId, Order, Store};
-use crate::text::{sanitize, sanitize_multiline};
+use crate::text::{pretty_payload, sanitize};
 use crate::time::{now_ms, parse_duration};
 use crate::transfer::EntryLine;
 
@@ -170,14 +170,6 @@ pub fn show(ctx: &Ctx, a: ShowArgs) -> eyre::Result<ExitCode> {
 }
 
 /// The payload for reading: pretty JSON when it parses, else the text (lossy), sanitised.
-pub fn pretty_payload(p: &[u8]) -> String {
-    let text = match serde_json::from_slice::<serde_json::Value>(p) {
-        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_default(),
-        Err(_) => String::from_utf8_lossy(p).into_owned(),
-    };
-    sanitize_multiline(&text)
-}
-
 fn indent(s: &str) -> String {
     s.lines().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
 }

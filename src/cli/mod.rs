@@ -7,6 +7,7 @@ mod genesys;
 mod output;
 mod retry;
 mod transfer;
+mod tui;
 mod webhooks;
 
 use std::io::IsTerminal;
@@ -48,8 +49,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// The interactive console (the default) [not built yet]
-    Tui,
+    /// The interactive console (the default): webhooks, failures and the dead letter queue
+    Tui(tui::TuiArgs),
     /// List entries in the dead letter queue, newest first
     List(entries::ListArgs),
     /// Show one entry: its details, payload and every attempt
@@ -76,8 +77,8 @@ pub enum Command {
     Retry(retry::RetryArgs),
     /// Run the background worker: poll and retry until stopped (SIGINT/SIGTERM stop it gracefully)
     Worker(retry::WorkerArgs),
-    /// The console against a simulated Genesys org, no credentials needed [not built yet]
-    Demo,
+    /// The console against a simulated Genesys org on 127.0.0.1: no credentials, nothing leaves the machine
+    Demo(tui::DemoArgs),
     /// Serve a simulated Genesys org on 127.0.0.1 (for trying redrive without an org)
     Sim(genesys::SimArgs),
     /// Check configuration, credentials, permissions, execution data and the database
@@ -141,7 +142,7 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
     let config = Config::load(&over).map_err(|e| usage(e.to_string()))?;
     init_logging(&config);
     let ctx = Ctx { config };
-    match cli.command.unwrap_or(Command::Tui) {
+    match cli.command.unwrap_or(Command::Tui(tui::TuiArgs { read_only: false })) {
         Command::List(a) => entries::list(&ctx, a),
         Command::Show(a) => entries::show(&ctx, a),
         Command::Stats(a) => entries::stats(&ctx, a),
@@ -152,11 +153,11 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Resume(a) => webhooks::pause(&ctx, a, false),
         Command::Export(a) => transfer::export(&ctx, a),
         Command::Import(a) => transfer::import(&ctx, a),
-        Command::Tui => not_yet("tui", "the interactive console"),
+        Command::Tui(a) => tui::tui(&ctx, a),
         Command::Poll(a) => genesys::poll(&ctx, a),
         Command::Retry(a) => retry::retry(&ctx, a),
         Command::Worker(a) => retry::worker(&ctx, a),
-        Command::Demo => not_yet("demo", "the demo (simulated org and console)"),
+        Command::Demo(a) => tui::demo(&ctx, a),
         Command::Sim(a) => genesys::sim(a),
         Command::Doctor(a) => genesys::doctor(&ctx, a),
         Command::Relay => not_yet("relay", "the relay"),
@@ -165,8 +166,8 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
 
 fn not_yet(cmd: &str, what: &str) -> eyre::Result<ExitCode> {
     eprintln!(
-        "redrive {cmd}: {what} is not built yet. What works today: poll, retry, worker, sim, doctor, and list, \
-         show, stats, discard, export, import and prune on the local dead letter queue (see `redrive --help` and README.md)."
+        "redrive {cmd}: {what} is not built yet. What works today: the console (tui, demo), poll, retry, worker, \
+         sim, doctor, and list, show, stats, discard, export, import and prune (see `redrive --help` and README.md)."
     );
     Ok(ExitCode::from(1))
 }

@@ -144,6 +144,11 @@ impl Client {
         })
     }
 
+    /// API calls still allowed in the current rolling minute, and the per-minute limit.
+    pub fn budget(&self) -> (usize, usize) {
+        (self.limiter.remaining(), self.limiter.limit())
+    }
+
     pub fn client_id(&self) -> &str {
         &self.opts.client_id
     }

@@ -38,6 +38,8 @@ pub enum StoreError {
     Sqlite { path: PathBuf, source: rusqlite::Error },
     #[error("no entry with id {0}")]
     NotFound(i64),
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl StoreError {

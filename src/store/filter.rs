@@ -59,9 +59,56 @@ pub struct Filter {
     pub search: Option<String>,
 }
 
+/// The keys a filter query understands (the console's `/`).
+pub const QUERY_KEYS: &str = "state:dead,pending status:5xx webhook:orders since:2h until:30m";
+
 impl Filter {
     pub fn is_empty(&self) -> bool {
         *self == Filter::default()
+    }
+
+    /// A filter as an operator types it: `state:dead status:5xx webhook:orders since:2h`, and
+    /// any other words as text to search for. `now` anchors `since:`/`until:` durations.
+    pub fn parse_query(text: &str, now: Millis) -> Result<Filter, String> {
+        let mut f = Filter::default();
+        let mut words = Vec::new();
+        for tok in text.split_whitespace() {
+            let Some((key, value)) = tok
+                .split_once(':')
+                .filter(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphabetic()))
+            else {
+                words.push(tok);
+                continue;
+            };
+            let need = |v: &str| {
+                if v.is_empty() { Err(format!("`{key}:` needs a value, e.g. {QUERY_KEYS}")) } else { Ok(()) }
+            };
+            need(value)?;
+            match key.to_ascii_lowercase().as_str() {
+                "state" | "s" => {
+                    for st in value.split(',').filter(|v| !v.is_empty()) {
+                        let st: EntryState = st.parse()?;
+                        if !f.states.contains(&st) {
+                            f.states.push(st);
+                        }
+                    }
+                }
+                "status" => f.status = Some(StatusMatch::parse(value)?),
+                "webhook" | "w" => f.webhook = Some(value.to_string()),
+                "since" => f.since = Some(crate::time::parse_time_arg(value, now)?),
+                "until" => f.until = Some(crate::time::parse_time_arg(value, now)?),
+                "http" | "https" => words.push(tok),
+                _ => {
+                    return Err(format!(
+                        "unknown filter `{key}:`; use {QUERY_KEYS}, or plain words to search"
+                    ));
+                }
+            }
+        }
+        if !words.is_empty() {
+            f.search = Some(words.join(" "));
+        }
+        Ok(f)
     }
 
     /// SQL conditions (joined with AND, never empty) and their parameters. A webhook filter
@@ -225,6 +272,26 @@ mod tests {
         assert!(StatusMatch::parse("6xx").is_err());
         assert!(StatusMatch::parse("99").is_err());
         assert!(StatusMatch::parse("five").is_err());
+    }
+
+    #[test]
+    fn parses_a_console_query() {
+        let now = 10 * 3_600_000;
+        let f = Filter::parse_query("state:dead,pending status:5xx webhook:orders since:2h  timeout x", now)
+            .unwrap();
+        assert_eq!(f.states, vec![EntryState::Dead, EntryState::Pending]);
+        assert_eq!(f.status, Some(StatusMatch::Class(5)));
+        assert_eq!(f.webhook.as_deref(), Some("orders"));
+        assert_eq!(f.since, Some(8 * 3_600_000));
+        assert_eq!(f.search.as_deref(), Some("timeout x"));
+        assert_eq!(Filter::parse_query("  ", now).unwrap(), Filter::default());
+        assert_eq!(
+            Filter::parse_query("https://x.example/a", now).unwrap().search.as_deref(),
+            Some("https://x.example/a")
+        );
+        assert!(Filter::parse_query("state:lost", now).unwrap_err().contains("unknown state"));
+        assert!(Filter::parse_query("colour:red", now).unwrap_err().contains("unknown filter `colour:`"));
+        assert!(Filter::parse_query("status:", now).unwrap_err().contains("needs a value"));
     }
 
     #[test]

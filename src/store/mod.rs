@@ -3,6 +3,7 @@
 //! Knows nothing of the UI, of Genesys or of HTTP. Times are passed in (`now`) so that callers
 //! and tests decide what time it is.
 
+mod console;
 mod entries;
 mod error;
 mod filter;
@@ -19,9 +20,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
+pub use console::{Histogram, WebhookSummary};
 pub use entries::{InsertReport, Order};
 pub use error::StoreError;
-pub use filter::{Filter, Selection, StatusMatch};
+pub use filter::{Filter, QUERY_KEYS, Selection, StatusMatch};
 pub use leases::{ClaimFilter, Disposition, Outcome};
 pub use model::*;
 pub use ops::{ChangeReport, Stats};

@@ -4,3 +4,4 @@
 pub mod engine;
 pub mod poll;
 pub mod routes;
+pub mod service;

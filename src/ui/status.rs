@@ -1,0 +1,149 @@
+//! The header (panes), the status bar (Genesys, poll, API budget, worker, bulk job) and the
+//! message and hint lines.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Gauge, Paragraph};
+
+use super::theme::Theme;
+use crate::app::Action;
+use crate::app::keymap::Context;
+use crate::app::state::{AppState, Level, Pane, PollState, thousands};
+use crate::store::EntryState;
+use crate::time::humanize;
+use crate::worker::service::GenesysStatus;
+
+const SPINNER: [char; 4] = ['⠋', '⠙', '⠸', '⠴'];
+
+pub fn header(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let mut spans = vec![Span::styled(" redrive ", t.selected())];
+    for (i, p) in Pane::ALL.iter().enumerate() {
+        let st = if s.focus == *p && s.detail.is_none() { t.border(true) } else { t.dim() };
+        spans.push(Span::styled(format!("  {} {}", i + 1, p.title()), st));
+    }
+    let c = |st: EntryState| s.totals.get(&st).copied().unwrap_or(0);
+    spans.push(Span::raw("   "));
+    spans.push(Span::styled(
+        format!("pending {} ", thousands(c(EntryState::Pending))),
+        t.state(EntryState::Pending),
+    ));
+    spans.push(Span::styled(format!("dead {} ", thousands(c(EntryState::Dead))), t.state(EntryState::Dead)));
+    spans.push(Span::styled(
+        format!("delivered {}", thousands(c(EntryState::Delivered))),
+        t.state(EntryState::Delivered),
+    ));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn spinner(s: &AppState) -> char {
+    SPINNER[(s.ticks % SPINNER.len() as u64) as usize]
+}
+
+pub fn status(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let mut spans = Vec::new();
+    match &s.genesys {
+        GenesysStatus::Demo => spans.push(Span::styled("DEMO — simulated org", t.warn())),
+        GenesysStatus::Connected { region } => spans.push(Span::raw(format!("Genesys {region}"))),
+        GenesysStatus::Unavailable(why) => {
+            spans.push(Span::styled(format!("Genesys unavailable: {why}"), t.error()));
+        }
+    }
+    if let Some(why) = &s.read_only {
+        spans.push(Span::styled(format!(" │ READ-ONLY: {why}"), t.error()));
+    }
+    match &s.poll {
+        PollState::Never => {}
+        PollState::Running => spans.push(Span::raw(format!(" │ polling {}", spinner(s)))),
+        PollState::Done { at, .. } => {
+            spans.push(Span::raw(format!(" │ polled {} ago", humanize(s.now - at))))
+        }
+        PollState::Failed { at, .. } => {
+            spans.push(Span::styled(format!(" │ poll failed {} ago", humanize(s.now - at)), t.error()))
+        }
+    }
+    if let Some((left, limit)) = s.budget {
+        spans.push(Span::raw(format!(" │ API {left}/{limit} per min")));
+    }
+    if s.read_only.is_none() {
+        spans.push(Span::raw(format!(" │ worker {:.0}/s", s.engine_rate)));
+    }
+    let open = s.breakers.values().filter(|b| **b != crate::retry::limiter::BreakerState::Closed).count();
+    if open > 0 {
+        spans.push(Span::styled(format!(" │ {open} breaker open"), t.error()));
+    }
+    if s.queue.loading {
+        spans.push(Span::raw(format!(" {}", spinner(s))));
+    }
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(t.dim().patch(ratatui::style::Style::new())),
+        area,
+    );
+}
+
+pub fn message(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    if let Some(j) = &s.job {
+        let p = &j.progress;
+        let done = p.done();
+        let ratio = if p.total == 0 { 0.0 } else { (done as f64 / p.total as f64).clamp(0.0, 1.0) };
+        let eta = p.eta_secs.map(|e| format!(" ETA {}", humanize((e * 1000.0) as i64))).unwrap_or_default();
+        let label = format!(
+            "{} {}/{} · ok {} · again {} · dead {} · {:.0}/s{eta} · x cancels",
+            j.label,
+            thousands(done),
+            thousands(p.total),
+            thousands(p.delivered),
+            thousands(p.rescheduled),
+            thousands(p.dead),
+            p.rate
+        );
+        let [g] = Layout::horizontal([Constraint::Fill(1)]).areas(area);
+        f.render_widget(Gauge::default().gauge_style(t.ok()).ratio(ratio).label(label), g);
+        return;
+    }
+    if let Some(m) = s.messages.back() {
+        let st = if m.level == Level::Error { t.error() } else { t.ok() };
+        f.render_widget(Paragraph::new(Line::styled(m.text.clone(), st)), area);
+    }
+}
+
+pub fn hints(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
+    let ctx = s.contexts();
+    let key = |a: Action| ctx.iter().find_map(|c| s.keymap.key_for(*c, &a)).unwrap_or_default();
+    let items: Vec<(String, &str)> = if s.confirm.is_some() {
+        vec![]
+    } else if s.detail.is_some() {
+        vec![
+            (key(Action::Back), "back"),
+            (key(Action::Retry), "retry"),
+            (key(Action::Edit), "edit"),
+            (key(Action::Help), "help"),
+        ]
+    } else if ctx.contains(&Context::Queue) {
+        vec![
+            (key(Action::Open), "open"),
+            (key(Action::StartFilter), "filter"),
+            (key(Action::Mark), "mark"),
+            (key(Action::MarkAll), "mark all"),
+            (key(Action::Retry), "retry"),
+            (key(Action::Discard), "discard"),
+            (key(Action::Poll), "poll"),
+            (key(Action::Help), "help"),
+            (key(Action::Quit), "quit"),
+        ]
+    } else {
+        vec![
+            (key(Action::Open), "open"),
+            (key(Action::NextPane), "pane"),
+            (key(Action::Poll), "poll"),
+            (key(Action::Help), "help"),
+            (key(Action::Quit), "quit"),
+        ]
+    };
+    let mut spans = Vec::new();
+    for (k, what) in items.into_iter().filter(|(k, _)| !k.is_empty()) {
+        spans.push(Span::styled(format!(" {k} "), t.selected()));
+        spans.push(Span::styled(format!(" {what} "), t.dim()));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
