@@ -31,6 +31,14 @@ impl Pane {
             Pane::Queue => "Dead letter queue",
         }
     }
+
+    pub fn short_title(self) -> &'static str {
+        match self {
+            Pane::Webhooks => "Hooks",
+            Pane::Failures => "Failed",
+            Pane::Queue => "DLQ",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -325,7 +333,7 @@ impl AppState {
         if b.writes
             && let Some(why) = &self.read_only
         {
-            let msg = format!("read-only ({why}): `{}` ({}) is disabled", key, b.help);
+            let msg = format!("read-only: `{key}` is disabled ({why})");
             self.error(msg);
             return vec![];
         }
@@ -628,6 +636,11 @@ impl AppState {
         let want_end = (q.top + h).min(total);
         let loaded_end = q.offset + q.rows.len() as u64;
         if q.top >= q.offset && want_end <= loaded_end {
+            // What is shown is loaded: a page still on its way for another window is not wanted.
+            if self.queue.loading {
+                self.queue.seq += 1;
+                self.queue.loading = false;
+            }
             return vec![];
         }
         self.page_command(Some(total))

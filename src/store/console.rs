@@ -151,15 +151,16 @@ impl Store {
         Ok(out.into_values().collect())
     }
 
-    /// Hold the given entries for an operator again (a cancelled bulk job): pending entries no
-    /// worker holds lose their retry time. Entries already in flight finish their attempt.
+    /// Hold the given entries for an operator again (a cancelled bulk job): pending entries lose
+    /// their retry time, and so do entries a worker has claimed, so that one given back unsent
+    /// stays held. A call already under way finishes, and its outcome decides what follows.
     pub fn hold(&mut self, ids: &[EntryId], operator: &str, now: Millis) -> Result<u64> {
         let tx = self.write_tx()?;
         let json = serde_json::to_string(ids).expect("ids serialise");
         let n = tx
             .execute(
                 "UPDATE entries SET next_attempt_at = NULL, updated_at = ?2 \
-                 WHERE id IN (SELECT value FROM json_each(?1)) AND state = 'pending' AND lease_owner IS NULL",
+                 WHERE id IN (SELECT value FROM json_each(?1)) AND state IN ('pending', 'in_flight')",
                 params![json, now],
             )
             .map_err(|e| tx.err(e))? as u64;

@@ -243,13 +243,14 @@ impl Store {
     }
 
     /// Give back every lease `owner` holds (a graceful stop): those entries are `pending`
-    /// again and due at once. Returns how many.
+    /// again and due at once (unless an operator held them meanwhile). Returns how many.
     pub fn release_leases(&mut self, owner: &str, now: Millis) -> Result<u64> {
         let tx = self.write_tx()?;
         let n = tx
             .execute(
                 "UPDATE entries SET state = 'pending', lease_owner = NULL, lease_until = NULL, \
-                 next_attempt_at = ?2, updated_at = ?2 WHERE state = 'in_flight' AND lease_owner = ?1",
+                 next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL ELSE ?2 END, updated_at = ?2 \
+                 WHERE state = 'in_flight' AND lease_owner = ?1",
                 params![owner, now],
             )
             .map_err(|e| tx.err(e))?;
@@ -257,13 +258,15 @@ impl Store {
         Ok(n as u64)
     }
 
-    /// Return entries whose lease ran out (their worker died) to `pending`, due at once.
+    /// Return entries whose lease ran out (their worker died) to `pending`, due at once (unless
+    /// an operator held them meanwhile).
     pub fn expire_leases(&mut self, now: Millis) -> Result<u64> {
         let tx = self.write_tx()?;
         let n = tx
             .execute(
                 "UPDATE entries SET state = 'pending', lease_owner = NULL, lease_until = NULL, \
-                 next_attempt_at = ?1, updated_at = ?1 WHERE state = 'in_flight' AND lease_until < ?1",
+                 next_attempt_at = CASE WHEN next_attempt_at IS NULL THEN NULL ELSE ?1 END, updated_at = ?1 \
+                 WHERE state = 'in_flight' AND lease_until < ?1",
                 params![now],
             )
             .map_err(|e| tx.err(e))?;

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Paragraph, Row as TRow, Table, TableState};
+use ratatui::widgets::{Block, Cell, HighlightSpacing, Paragraph, Row as TRow, Table, TableState};
 
 use super::theme::Theme;
 use crate::app::state::{AppState, Marks, Pane, thousands};
@@ -24,6 +24,23 @@ fn block<'a>(s: &AppState, t: &Theme, pane: Pane, extra: String) -> Block<'a> {
         Span::styled(format!(" {n} {} ", pane.title()), t.border(focused)),
         Span::raw(extra),
     ]))
+}
+
+/// A list with the selected row marked `▶` (and reversed when the list has the focus).
+fn list_table<'a>(
+    rows: impl IntoIterator<Item = TRow<'a>>,
+    widths: impl IntoIterator<Item = Constraint>,
+    header: TRow<'a>,
+    blk: Block<'a>,
+    focused: bool,
+    t: &Theme,
+) -> Table<'a> {
+    Table::new(rows, widths)
+        .header(header)
+        .block(blk)
+        .row_highlight_style(if focused { t.selected() } else { ratatui::style::Style::new() })
+        .highlight_symbol(if focused { "▶" } else { " " })
+        .highlight_spacing(HighlightSpacing::Always)
 }
 
 /// `▁▂▃▅▇` from counts, scaled to the largest.
@@ -123,7 +140,7 @@ pub fn webhooks(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             Constraint::Length(12),
         ]
     };
-    let table = Table::new(rows, widths).header(header).block(blk).row_highlight_style(t.selected());
+    let table = list_table(rows, widths, header, blk, s.focus == Pane::Webhooks && s.detail.is_none(), t);
     let mut state = TableState::default().with_selected(Some(s.webhook_sel));
     f.render_stateful_widget(table, area, &mut state);
 }
@@ -171,11 +188,7 @@ pub fn failures(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         Constraint::Length(9),
     ];
     let focused = s.focus == Pane::Failures;
-    let table = Table::new(rows, widths).header(header).block(blk).row_highlight_style(if focused {
-        t.selected()
-    } else {
-        ratatui::style::Style::new()
-    });
+    let table = list_table(rows, widths, header, blk, focused, t);
     let mut state = TableState::default().with_selected(Some(s.failure_sel));
     f.render_stateful_widget(table, area, &mut state);
 }
@@ -243,11 +256,7 @@ pub fn queue(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         Constraint::Fill(2),
     ];
     let focused = s.focus == Pane::Queue && s.detail.is_none();
-    let table = Table::new(rows, widths).header(header).block(blk).row_highlight_style(if focused {
-        t.selected()
-    } else {
-        ratatui::style::Style::new()
-    });
+    let table = list_table(rows, widths, header, blk, focused, t);
     let mut state = TableState::default().with_selected(Some((q.selected.saturating_sub(q.top)) as usize));
     f.render_stateful_widget(table, area, &mut state);
 }

@@ -20,7 +20,8 @@ pub fn header(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     let mut spans = vec![Span::styled(" redrive ", t.selected())];
     for (i, p) in Pane::ALL.iter().enumerate() {
         let st = if s.focus == *p && s.detail.is_none() { t.border(true) } else { t.dim() };
-        spans.push(Span::styled(format!("  {} {}", i + 1, p.title()), st));
+        let title = if area.width >= 120 { p.title() } else { p.short_title() };
+        spans.push(Span::styled(format!("  {} {title}", i + 1), st));
     }
     let c = |st: EntryState| s.totals.get(&st).copied().unwrap_or(0);
     spans.push(Span::raw("   "));
@@ -140,8 +141,17 @@ pub fn hints(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             (key(Action::Quit), "quit"),
         ]
     };
+    // As many hints as fit, always ending with help and quit.
+    let items: Vec<_> = items.into_iter().filter(|(k, _)| !k.is_empty()).collect();
+    let width =
+        |it: &[(String, &str)]| it.iter().map(|(k, w)| k.chars().count() + w.len() + 4).sum::<usize>();
+    let (mut head, tail): (Vec<_>, Vec<_>) =
+        items.into_iter().partition(|(_, w)| *w != "help" && *w != "quit");
+    while !head.is_empty() && width(&head) + width(&tail) > area.width as usize {
+        head.pop();
+    }
     let mut spans = Vec::new();
-    for (k, what) in items.into_iter().filter(|(k, _)| !k.is_empty()) {
+    for (k, what) in head.into_iter().chain(tail) {
         spans.push(Span::styled(format!(" {k} "), t.selected()));
         spans.push(Span::styled(format!(" {what} "), t.dim()));
     }

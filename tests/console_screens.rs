@@ -1,0 +1,203 @@
+//! Whole-screen snapshots of the console, one per meaningful state, at 80×24 and 160×48.
+//! Review every change to these files as a screenshot of the product.
+
+mod console;
+
+use console::*;
+use redrive::app::{Action, AppState, Key};
+use redrive::retry::limiter::BreakerState;
+use redrive::store::EntryState;
+use redrive::worker::engine::Progress;
+use redrive::worker::service::{Detail, GenesysStatus, WorkerEvent};
+
+fn keys(s: &mut AppState, ks: &str) {
+    for c in ks.chars() {
+        let cmds = s.key(Key::ch(c));
+        answer(s, cmds, 393);
+    }
+}
+
+fn detail() -> Detail {
+    let r = row(998, 1, EntryState::Dead, 503);
+    Detail {
+        row: r,
+        source_id: "8d0c5c57-instance".into(),
+        content_type: Some("application/json".into()),
+        payload_size: 142,
+        payload_note: None,
+        payload: redrive::text::pretty_payload(
+            br#"{"orderId":"A-1001","status":"shipped","customer":{"id":"C-7","tier":"gold"},"lines":[1,2]}"#,
+        ),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            ("Idempotency-Key".into(), "998".into()),
+            ("webhook-id".into(), "998".into()),
+            ("X-Redrive-Attempt".into(), "4".into()),
+            ("Authorization".into(), "***".into()),
+        ],
+        attempts: (1..=3)
+            .map(|i| redrive::store::Attempt {
+                attempt: i,
+                started_at: NOW - 600_000 + i as i64 * 60_000,
+                duration_ms: 120 + i as u64,
+                status_code: Some(503),
+                class: redrive::store::AttemptClass::Retryable,
+                error: Some("HTTP 503".into()),
+                response_snippet: Some("{\"error\":\"maintenance\"}".into()),
+            })
+            .collect(),
+        execution_data: Some("{\n  \"flowId\": \"f-1\"\n}".into()),
+    }
+}
+
+fn both(name: &str, build: impl Fn(u16, u16) -> AppState) {
+    for (w, h) in [(80, 24), (160, 48)] {
+        let s = build(w, h);
+        insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&s));
+    }
+}
+
+#[test]
+fn first_run_with_an_empty_store() {
+    both("empty", |w, h| {
+        let mut s = sized(
+            state(GenesysStatus::Unavailable(
+                "no credentials (set GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET)".into(),
+            )),
+            w,
+            h,
+        );
+        let cmds = s.start();
+        for c in cmds {
+            if let redrive::app::Command::Worker(redrive::worker::service::Command::Page { seq, .. }) = c {
+                s.update(WorkerEvent::Page { seq, offset: 0, rows: vec![], total: 0 }.into());
+            }
+        }
+        s.update(WorkerEvent::Overview { webhooks: vec![], totals: Default::default() }.into());
+        s
+    });
+}
+
+#[test]
+fn demo_loaded_queue_focused() {
+    both("loaded", loaded);
+}
+
+#[test]
+fn webhooks_focused() {
+    both("webhooks_focused", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "1j");
+        s.update(WorkerEvent::Breaker { target: "action-3".into(), state: BreakerState::Open }.into());
+        s
+    });
+}
+
+#[test]
+fn failures_focused() {
+    both("failures_focused", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "2jj");
+        s
+    });
+}
+
+#[test]
+fn detail_view() {
+    both("detail", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "jj");
+        s.update(Action::Open);
+        s.detail.as_mut().unwrap().id = 998;
+        s.update(WorkerEvent::Detail(Box::new(detail())).into());
+        s
+    });
+}
+
+#[test]
+fn filter_prompt_and_filter_applied() {
+    both("filter_prompt", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "/state:dead status:5xx");
+        s
+    });
+    both("filter_applied", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "/state:dead status:5xx");
+        let cmds = s.key(Key::plain(crossterm::event::KeyCode::Enter));
+        answer(&mut s, cmds, 393);
+        s
+    });
+}
+
+#[test]
+fn marks() {
+    both("marks", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "  j V jjV");
+        s
+    });
+}
+
+#[test]
+fn confirm_dialog() {
+    both("confirm", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "ar");
+        s
+    });
+}
+
+#[test]
+fn bulk_job_in_progress() {
+    both("job", |w, h| {
+        let mut s = loaded(w, h);
+        s.update(WorkerEvent::JobStarted { total: 372, label: "retry 372".into(), skipped: 0 }.into());
+        s.update(
+            WorkerEvent::JobProgress(Progress {
+                total: 372,
+                attempts: 150,
+                delivered: 131,
+                rescheduled: 17,
+                dead: 2,
+                held: 0,
+                rate: 48.0,
+                eta_secs: Some(4.6),
+            })
+            .into(),
+        );
+        s.update(WorkerEvent::Engine { rate: 48.0, attempts: 150 }.into());
+        s
+    });
+}
+
+#[test]
+fn help_overlay() {
+    both("help", |w, h| {
+        let mut s = loaded(w, h);
+        keys(&mut s, "?");
+        s
+    });
+}
+
+#[test]
+fn an_error_message() {
+    both("error", |w, h| {
+        let mut s = loaded(w, h);
+        s.update(
+            WorkerEvent::PollFailed { at: NOW - 4_000, error: "Genesys answered 401 Unauthorized".into() }
+                .into(),
+        );
+        s
+    });
+}
+
+#[test]
+fn read_only_mode() {
+    both("read_only", |w, h| {
+        let mut s = loaded(w, h);
+        s.read_only = Some("started with --read-only".into());
+        keys(&mut s, "r");
+        s
+    });
+}
