@@ -201,3 +201,25 @@ fn read_only_mode() {
         s
     });
 }
+
+#[test]
+fn no_color_draws_without_colour() {
+    use ratatui::style::Color;
+    let mut s = loaded(120, 30);
+    s.update(WorkerEvent::Breaker { target: "action-3".into(), state: BreakerState::Open }.into());
+    s.update(WorkerEvent::Error("poll failed".into()).into());
+    let coloured = buffer(&s).content.iter().filter(|c| c.fg != Color::Reset || c.bg != Color::Reset).count();
+    assert!(coloured > 0, "colour is used normally");
+    s.monochrome = true;
+    let buf = buffer(&s);
+    let coloured: Vec<_> =
+        buf.content.iter().filter(|c| c.fg != Color::Reset || c.bg != Color::Reset).collect();
+    assert!(coloured.is_empty(), "NO_COLOR: {} cells coloured", coloured.len());
+}
+
+#[test]
+fn readme_key_table_is_the_keymap() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = redrive::app::Keymap::default().markdown();
+    assert!(readme.contains(&table), "README's key table is out of date; it should be:\n{table}");
+}

@@ -424,3 +424,68 @@ fn keeps_execution_data_and_a_key_value_cursor() {
     s.kv_set("poll.cursor", "456", T0).unwrap();
     assert_eq!(s.kv_get("poll.cursor").unwrap().as_deref(), Some("456"));
 }
+
+#[test]
+fn pages_at_an_offset_read_the_same_rows_from_either_end() {
+    let mut s = common::mem();
+    let batch: Vec<_> =
+        (0..100).map(|i| common::entry(&format!("o-{i}"), "w", Some(503), 1_000 + i)).collect();
+    s.insert_batch(&batch, 5_000).unwrap();
+    let f = redrive::store::Filter::default();
+    let all: Vec<i64> =
+        s.list(&f, redrive::store::Order::NewestFirst, None, 1000).unwrap().iter().map(|e| e.id).collect();
+    for (offset, limit) in [(0u64, 10usize), (45, 10), (51, 10), (95, 10), (99, 5), (100, 5), (30, 70)] {
+        let got: Vec<i64> = s.list_at(&f, offset, limit, 100).unwrap().iter().map(|e| e.id).collect();
+        let want: Vec<i64> = all.iter().skip(offset as usize).take(limit).copied().collect();
+        assert_eq!(got, want, "offset {offset} limit {limit}");
+    }
+}
+
+#[test]
+fn webhook_summaries_count_states_and_bucket_failures_by_hour() {
+    let mut s = common::mem();
+    let now = 48 * 3_600_000;
+    let mut batch = vec![
+        common::entry("a", "hook-a", Some(503), now - 30 * 60_000),
+        common::entry("b", "hook-a", Some(500), now - 90 * 60_000),
+        common::entry("c", "hook-a", Some(502), now - 25 * 3_600_000),
+        common::entry("d", "hook-b", None, now - 60_000),
+    ];
+    batch[3].error = Some("timeout".into());
+    s.insert_batch(&batch, now).unwrap();
+    s.upsert_webhooks(&[redrive::store::Webhook::named("hook-a", "Orders", "genesys", now)], now).unwrap();
+    let sums = s.webhook_summaries(redrive::store::Histogram::day(now)).unwrap();
+    assert_eq!(sums.len(), 2);
+    let a = &sums[0];
+    assert_eq!((a.id.as_str(), a.name.as_str()), ("hook-a", "Orders"));
+    assert_eq!(a.by_state.get(&EntryState::Pending), Some(&3));
+    assert_eq!(a.histogram.len(), 24);
+    assert_eq!(a.histogram[23], 1, "the last hour");
+    assert_eq!(a.histogram[22], 1, "the hour before");
+    assert_eq!(a.histogram.iter().sum::<u64>(), 2, "older than a day is not counted");
+    assert_eq!(a.last_status, Some(502), "the newest stored entry (highest id)");
+    let b = &sums[1];
+    assert_eq!(b.name, "hook-b", "unknown webhooks are named by id");
+    assert_eq!(b.last_error.as_deref(), Some("timeout"));
+}
+
+#[test]
+fn hold_and_an_edited_copy_are_audited() {
+    let mut s = common::mem();
+    let ids = s
+        .insert_batch(&[common::entry("h1", "w", Some(503), 1), common::entry("h2", "w", Some(503), 1)], 10)
+        .unwrap()
+        .inserted;
+    assert_eq!(s.hold(&ids, "ann", 20).unwrap(), 2);
+    assert!(s.get(ids[0]).unwrap().next_attempt_at.is_none());
+    let copy = s.queue_edited_copy(ids[0], b"{\"fixed\":true}", "ann", 30).unwrap();
+    let c = s.get(copy).unwrap();
+    assert_eq!((c.state, c.next_attempt_at, c.source_kind.as_str()), (EntryState::Pending, Some(30), "edit"));
+    assert_eq!(s.payload(copy).unwrap(), b"{\"fixed\":true}");
+    assert_eq!(s.payload(ids[0]).unwrap(), b"{\"order\":\"h1\"}", "the original is kept");
+    let log = s.audit_log(10).unwrap();
+    assert!(log.iter().any(|a| a.action == "cancel" && a.count == 2 && a.operator == "ann"));
+    assert!(log.iter().any(|a| a.action == "retry_edited"
+        && a.detail.as_deref() == Some(&format!("edited copy queued as {copy}")[..])));
+    assert!(s.queue_edited_copy(9999, b"{}", "ann", 40).is_err());
+}

@@ -257,6 +257,25 @@ impl Keymap {
             .find_map(|ctx| self.bindings.iter().find(|b| b.context == *ctx && b.keys.contains(&key)))
     }
 
+    /// The table as Markdown (README's key table is this, checked by a test).
+    pub fn markdown(&self) -> String {
+        let mut rows: Vec<&Binding> = self.bindings.iter().collect();
+        rows.sort_by_key(|b| b.context);
+        let mut out = String::from("| where | keys | does | config name |\n|---|---|---|---|\n");
+        for b in rows {
+            let keys: Vec<String> = b.keys.iter().map(|k| format!("`{k}`")).collect();
+            let note = if b.writes { " (off in read-only)" } else { "" };
+            out.push_str(&format!(
+                "| {} | {} | {}{note} | `{}` |\n",
+                b.context.title(),
+                keys.join(" "),
+                b.help.replace('|', "\\|"),
+                b.name
+            ));
+        }
+        out
+    }
+
     /// The first key bound to `action` in `context` (for hints), as text.
     pub fn key_for(&self, context: Context, action: &Action) -> Option<String> {
         self.bindings

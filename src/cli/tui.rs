@@ -39,6 +39,9 @@ pub struct DemoArgs {
     /// Failed workflow runs in the simulated org
     #[arg(long, default_value_t = 400)]
     pub failures: usize,
+    /// How long the demo's broken target stays down before it recovers
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub down_for: String,
 }
 
 pub fn tui(ctx: &Ctx, a: TuiArgs) -> eyre::Result<ExitCode> {
@@ -81,10 +84,13 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> eyre::Result<ExitCode> {
             (Some(dir), db)
         }
     };
+    let down_for =
+        crate::time::parse_duration(&a.down_for).map_err(|e| super::usage(format!("--down-for: {e}")))?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let sim =
-            SimHandle::start(demo_sim(a.seed, a.failures)).await.wrap_err("starting the simulated org")?;
+        let sim = SimHandle::start(demo_sim(a.seed, a.failures, down_for))
+            .await
+            .wrap_err("starting the simulated org")?;
         let mut config = demo_config(&ctx.config, &sim, db);
         config.keys.clear();
         let client = Arc::new(Client::new(ClientOptions::from_config(&config.genesys)?)?);
@@ -94,9 +100,15 @@ pub fn demo(ctx: &Ctx, a: DemoArgs) -> eyre::Result<ExitCode> {
     })
 }
 
-/// The demo's org: six webhooks (healthy, 30% failing, down for a minute then fine, healthy,
+/// The demo's org: six webhooks (healthy, 30% failing, down for `down_for` then fine, healthy,
 /// slow, healthy) and a burst of failures in the last hours.
-pub fn demo_sim(seed: u64, failures: usize) -> SimConfig {
+pub fn demo_sim(seed: u64, failures: usize, down_for: std::time::Duration) -> SimConfig {
+    let mut targets = demo_targets();
+    for t in &mut targets {
+        if let crate::sim::TargetBehaviour::DownFor { for_ } = t {
+            *for_ = down_for;
+        }
+    }
     SimConfig {
         org: OrgSpec {
             seed,
@@ -106,7 +118,7 @@ pub fn demo_sim(seed: u64, failures: usize) -> SimConfig {
             burst: failures * 2 / 5,
             spread_ms: 6 * 3_600_000,
         },
-        targets: demo_targets(),
+        targets,
         ..Default::default()
     }
 }

@@ -83,63 +83,55 @@ pub fn webhooks(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         f.render_widget(Paragraph::new(msg).style(t.dim()).block(blk), area);
         return;
     }
-    let wide = area.width >= 110;
-    let header = TRow::new(if wide {
-        vec!["Name", "Method", "Host", "Pending", "Dead", "Delivered", "Last", "Failures 24h", "State"]
-    } else {
-        vec!["Name", "Pending", "Dead", "Last", "24h", "State"]
-    })
-    .style(t.header());
+    // Columns by width: everything from 140, no method from 100, the essentials below.
+    let level = match area.width {
+        140.. => 2,
+        100.. => 1,
+        _ => 0,
+    };
+    let header: Vec<&str> = match level {
+        2 => vec!["Name", "Method", "Host", "Pending", "Dead", "Delivered", "Last", "Failures 24h", "State"],
+        1 => vec!["Name", "Host", "Pending", "Dead", "Delivered", "Last", "Failures 24h", "State"],
+        _ => vec!["Name", "Pending", "Dead", "Last", "24h", "State"],
+    };
+    let header = TRow::new(header).style(t.header());
     let rows = s.webhooks.iter().map(|w| {
         let last = w.last_status.map(|c| c.to_string()).unwrap_or_else(|| "—".into());
         let spark = sparkline(&w.histogram);
-        let spark = if wide { spark } else { spark.chars().skip(12).collect() };
-        let cells: Vec<Cell> = if wide {
-            vec![
-                Cell::from(w.name.clone()),
-                Cell::from(w.method.clone().unwrap_or_else(|| "—".into())),
-                Cell::from(host(w.url.as_deref())),
-                Cell::from(count(w, EntryState::Pending)),
-                Cell::from(count(w, EntryState::Dead)).style(t.state(EntryState::Dead)),
-                Cell::from(count(w, EntryState::Delivered)).style(t.state(EntryState::Delivered)),
-                Cell::from(last).style(t.status(w.last_status)),
-                Cell::from(spark).style(t.warn()),
-                Cell::from(health(s, t, w)),
-            ]
-        } else {
-            vec![
-                Cell::from(w.name.clone()),
-                Cell::from(count(w, EntryState::Pending)),
-                Cell::from(count(w, EntryState::Dead)).style(t.state(EntryState::Dead)),
-                Cell::from(last).style(t.status(w.last_status)),
-                Cell::from(spark).style(t.warn()),
-                Cell::from(health(s, t, w)),
-            ]
-        };
+        let spark = if level > 0 { spark } else { spark.chars().skip(12).collect() };
+        let mut cells: Vec<Cell> = vec![Cell::from(w.name.clone())];
+        if level == 2 {
+            cells.push(Cell::from(w.method.clone().unwrap_or_else(|| "—".into())));
+        }
+        if level >= 1 {
+            cells.push(Cell::from(host(w.url.as_deref())));
+        }
+        cells.push(Cell::from(count(w, EntryState::Pending)));
+        cells.push(Cell::from(count(w, EntryState::Dead)).style(t.state(EntryState::Dead)));
+        if level >= 1 {
+            cells.push(Cell::from(count(w, EntryState::Delivered)).style(t.state(EntryState::Delivered)));
+        }
+        cells.push(Cell::from(last).style(t.status(w.last_status)));
+        cells.push(Cell::from(spark).style(t.warn()));
+        cells.push(Cell::from(health(s, t, w)));
         TRow::new(cells)
     });
-    let widths: Vec<Constraint> = if wide {
-        vec![
-            Constraint::Fill(2),
-            Constraint::Length(6),
-            Constraint::Fill(2),
-            Constraint::Length(8),
-            Constraint::Length(7),
-            Constraint::Length(9),
-            Constraint::Length(4),
-            Constraint::Length(24),
-            Constraint::Length(12),
-        ]
-    } else {
-        vec![
-            Constraint::Fill(1),
-            Constraint::Length(7),
-            Constraint::Length(6),
-            Constraint::Length(4),
-            Constraint::Length(12),
-            Constraint::Length(12),
-        ]
-    };
+    let mut widths: Vec<Constraint> = vec![Constraint::Fill(3)];
+    if level == 2 {
+        widths.push(Constraint::Length(6));
+    }
+    if level >= 1 {
+        widths.push(Constraint::Fill(2));
+    }
+    widths.extend([Constraint::Length(7), Constraint::Length(6)]);
+    if level >= 1 {
+        widths.push(Constraint::Length(9));
+    }
+    widths.extend([
+        Constraint::Length(4),
+        Constraint::Length(if level > 0 { 24 } else { 12 }),
+        Constraint::Length(12),
+    ]);
     let table = list_table(rows, widths, header, blk, s.focus == Pane::Webhooks && s.detail.is_none(), t);
     let mut state = TableState::default().with_selected(Some(s.webhook_sel));
     f.render_stateful_widget(table, area, &mut state);
@@ -241,7 +233,7 @@ pub fn queue(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             Cell::from(next_text(s.now, r)),
             Cell::from(r.status.map(|c| c.to_string()).unwrap_or_else(|| "—".into()))
                 .style(t.status(r.status)),
-            Cell::from(r.error.clone()),
+            Cell::from(r.last_error.clone().unwrap_or_else(|| r.error.clone())),
         ]),
         None => TRow::new(vec![Cell::from(""), Cell::from("…").style(t.dim())]),
     });

@@ -89,7 +89,7 @@ pub fn message(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         let ratio = if p.total == 0 { 0.0 } else { (done as f64 / p.total as f64).clamp(0.0, 1.0) };
         let eta = p.eta_secs.map(|e| format!(" ETA {}", humanize((e * 1000.0) as i64))).unwrap_or_default();
         let label = format!(
-            "{} {}/{} · ok {} · again {} · dead {} · {:.0}/s{eta} · x cancels",
+            "{} · {}/{} · ok {} · again {} · dead {} · {:.0}/s{eta} · x cancels",
             j.label,
             thousands(done),
             thousands(p.total),

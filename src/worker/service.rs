@@ -161,7 +161,10 @@ pub struct Row {
     pub status: Option<u16>,
     /// The status of the failure as first reported (Genesys's, or the relay's target's).
     pub failure_status: Option<u16>,
+    /// The failure as first reported.
     pub error: String,
+    /// What the last attempt's failure was (empty once delivered; `None` before any attempt).
+    pub last_error: Option<String>,
     pub failed_at: Millis,
     pub replayable: bool,
     pub source_kind: String,
@@ -381,16 +384,12 @@ impl StoreThread {
                     *guard = None;
                 }
                 drop(guard);
-                let why = report.skipped.keys().next().cloned().unwrap_or_default();
-                self.send(WorkerEvent::JobStarted {
-                    total,
-                    skipped,
-                    label: if skipped > 0 {
-                        format!("retry {} (skipped {skipped}: {why})", report.changed)
-                    } else {
-                        format!("retry {}", report.changed)
-                    },
-                });
+                self.send(WorkerEvent::JobStarted { total, skipped, label: format!("retry {total}") });
+                if skipped > 0 {
+                    let why: Vec<String> =
+                        report.skipped.iter().map(|(why, n)| format!("{n} {why}")).collect();
+                    self.send(WorkerEvent::Info(format!("skipped {}", why.join(", "))));
+                }
                 self.send(WorkerEvent::Changed);
             }
             Command::Discard { selection } => {
@@ -583,8 +582,11 @@ fn clean_summary(mut w: WebhookSummary) -> WebhookSummary {
 }
 
 fn row(e: &crate::store::Entry) -> Row {
-    let error = e.last_error.as_deref().or(e.error.as_deref()).unwrap_or("");
+    let error = e.error.as_deref().unwrap_or("");
+    let last_error = (e.attempts > 0)
+        .then(|| truncate(&sanitize(e.last_error.as_deref().unwrap_or("")), 300).into_owned());
     Row {
+        last_error,
         id: e.id,
         webhook_id: sanitize(&e.webhook_id).into_owned(),
         state: e.state,

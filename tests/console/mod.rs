@@ -62,6 +62,9 @@ pub fn row(id: i64, webhook: usize, state: EntryState, status: u16) -> Row {
         status: Some(status),
         failure_status: Some(status),
         error: format!("HTTP {status} from target: upstream unavailable"),
+        last_error: (state != EntryState::Pending).then(|| {
+            if state == EntryState::Delivered { String::new() } else { format!("HTTP {status} again") }
+        }),
         failed_at: NOW - id * 61_000,
         replayable: id % 17 != 0,
         source_kind: "genesys".into(),
