@@ -8,60 +8,18 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use redrive::store::{EntryState, Filter, NewEntry, Order, StatusMatch, Store, StoreOptions};
+use redrive::store::{EntryState, Filter, Order, StatusMatch, Store, StoreOptions};
 
-const WEBHOOKS: usize = 20;
-const STATUSES: [u16; 6] = [500, 502, 503, 504, 429, 404];
+use common::WEBHOOKS;
 
 fn main() {
     let n = common::arg("--entries", 1_000_000) as usize;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
-    let mut store = Store::open(&path, StoreOptions::default()).unwrap();
 
     let now = 1_764_000_000_000i64;
-    let start = Instant::now();
-    let batch_size = 10_000;
-    let mut i = 0;
-    while i < n {
-        let batch: Vec<NewEntry> = (i..(i + batch_size).min(n))
-            .map(|k| {
-                // Webhook and status drawn independently of each other and of the id (which
-                // sets the state below), so combined filters match what they would in life.
-                let h = splitmix64(k as u64);
-                let status = STATUSES[(h >> 8) as usize % STATUSES.len()];
-                NewEntry {
-                    source_id: format!("{:08x}-flow-instance-{k}", k.wrapping_mul(2_654_435_761)),
-                    webhook_id: format!("action-{:02}", h as usize % WEBHOOKS),
-                    source_kind: "genesys".into(),
-                    payload: format!(
-                        r#"{{"conversationId":"c-{k}","customer":{{"id":{k},"tier":"gold"}},"event":"order.updated","items":[1,2,3]}}"#
-                    )
-                    .into_bytes(),
-                    content_type: Some("application/json".into()),
-                    status_code: Some(status),
-                    error: Some(format!("Request to backend service failed. Response from web service: [{status}]")),
-                    // Spread over the last 10 days, oldest first.
-                    failed_at: now - 10 * 86_400_000 + (k as i64 * 10 * 86_400_000 / n as i64),
-                    payload_unavailable: None,
-                    next_attempt_at: Some(now),
-                    execution_data: None,
-                }
-            })
-            .collect();
-        store.insert_batch(&batch, now).unwrap();
-        i += batch_size;
-    }
-    let fill = start.elapsed();
-    // A realistic mix of states: 60% delivered, 10% dead, 5% discarded, the rest pending.
-    {
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "UPDATE entries SET state = CASE WHEN id % 20 < 12 THEN 'delivered' WHEN id % 20 < 14 THEN 'dead' \
-             WHEN id % 20 = 14 THEN 'discarded' ELSE 'pending' END; ANALYZE;",
-        )
-        .unwrap();
-    }
+    let fill = common::fill(&path, n, now);
+    let mut store = Store::open(&path, StoreOptions::default()).unwrap();
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     println!("store benchmark: {n} entries, {WEBHOOKS} webhooks, file {:.0} MB", size as f64 / 1e6);
     println!(
@@ -167,13 +125,6 @@ fn time(reps: usize, mut f: impl FnMut()) -> (Duration, Duration) {
         .collect();
     t.sort();
     (t[t.len() / 2], *t.last().unwrap())
-}
-
-fn splitmix64(x: u64) -> u64 {
-    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -37,8 +37,8 @@ fn start_asks_for_the_overview_a_counted_page_and_the_org_webhooks() {
     let mut s = sized(state(GenesysStatus::Demo), 80, 24);
     let cmds = s.start();
     let w = worker(&cmds);
-    assert_eq!(w[0], &service::Command::Refresh);
-    assert!(matches!(w[1], service::Command::Page { offset: 0, total: None, .. }));
+    assert!(matches!(w[0], service::Command::Page { offset: 0, total: None, .. }));
+    assert_eq!(w[1], &service::Command::Refresh);
     assert_eq!(w[2], &service::Command::SyncWebhooks);
     // Offline: no webhook sync.
     let mut s = sized(state(GenesysStatus::Unavailable("no credentials".into())), 80, 24);

@@ -270,3 +270,55 @@ fn the_last_line_of_defence_scrubs_raw_text_put_straight_into_the_state() {
     }
     assert_clean(&s);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_genesys_leaves_the_queue_usable_and_says_why() {
+    // A port nothing listens on: bind, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("u.db");
+    {
+        let mut store = Store::open(&db, StoreOptions::default()).unwrap();
+        store.insert_batch(&[common::entry("u1", "w", Some(503), 1)], 1).unwrap();
+    }
+    let mut config = Config::defaults(db);
+    config.genesys.client_id = Some("id".into());
+    config.genesys.client_secret = Some(redrive::config::Secret::new("s3cr3t-value"));
+    config.genesys.api_base = Some(format!("http://127.0.0.1:{port}"));
+    config.genesys.login_base = Some(format!("http://127.0.0.1:{port}"));
+    config.genesys.rate_limit_per_minute = 300;
+    let mut opts = ClientOptions::from_config(&config.genesys).unwrap();
+    opts.timeout = Duration::from_secs(2);
+    let client = Arc::new(Client::new(opts).unwrap());
+    let status = GenesysStatus::Connected { region: "us_east_1".into() };
+    let mut svc = Service::start(ServiceConfig {
+        config,
+        genesys: Some(client),
+        status: status.clone(),
+        read_only: false,
+    })
+    .unwrap();
+    let mut s = AppState::new(status, None, Keymap::default());
+    s.update(Action::Resize { width: 100, height: 30 });
+    for c in s.start() {
+        if let Command::Worker(c) = c {
+            svc.commands.send(c).await.unwrap();
+        }
+    }
+    let health = wait_for(&mut svc.events, |e| match e {
+        WorkerEvent::GenesysHealth(h) => Some(h.clone()),
+        WorkerEvent::Page { .. } | WorkerEvent::Overview { .. } => {
+            s.update(e.clone().into());
+            None
+        }
+        _ => None,
+    })
+    .await;
+    let why = health.expect("the webhook listing failed");
+    assert!(!why.contains("s3cr3t-value"), "{why}");
+    s.update(WorkerEvent::GenesysHealth(Some(why)).into());
+    assert_eq!(s.queue.total, Some(1), "the queue is browsable");
+    let screen = assert_clean(&s);
+    assert!(screen.contains("unreachable"), "{screen}");
+    svc.shutdown().await;
+}

@@ -142,6 +142,8 @@ pub struct AppState {
     /// Why nothing may be changed, when so.
     pub read_only: Option<String>,
     pub genesys: GenesysStatus,
+    /// Why the last call to Genesys failed, until one works again.
+    pub genesys_error: Option<String>,
     pub db_label: String,
     pub focus: Pane,
     pub webhooks: Vec<WebhookSummary>,
@@ -181,6 +183,7 @@ impl AppState {
             monochrome: false,
             read_only,
             genesys,
+            genesys_error: None,
             db_label: String::new(),
             focus: Pane::Queue,
             webhooks: Vec::new(),
@@ -211,8 +214,9 @@ impl AppState {
 
     /// What the console asks for first.
     pub fn start(&mut self) -> Vec<Command> {
-        let mut out = vec![Command::Worker(service::Command::Refresh)];
-        out.extend(self.reload_queue(true));
+        // The queue first: the first frame needs its rows; the summaries take longer.
+        let mut out = self.reload_queue(true);
+        out.push(Command::Worker(service::Command::Refresh));
         if matches!(self.genesys, GenesysStatus::Connected { .. } | GenesysStatus::Demo) {
             out.push(Command::Worker(service::Command::SyncWebhooks));
         }
@@ -888,6 +892,10 @@ impl AppState {
             WorkerEvent::Engine { rate, attempts } => {
                 self.engine_rate = rate;
                 self.engine_attempts = attempts;
+                vec![]
+            }
+            WorkerEvent::GenesysHealth(e) => {
+                self.genesys_error = e;
                 vec![]
             }
             WorkerEvent::Budget { remaining, limit } => {

@@ -50,6 +50,12 @@ pub fn status(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
             spans.push(Span::styled(format!("Genesys unavailable: {why}"), t.error()));
         }
     }
+    if let Some(e) = &s.genesys_error {
+        spans.push(Span::styled(
+            format!(" unreachable ({e}): polling and Genesys replay wait for it"),
+            t.error(),
+        ));
+    }
     if let Some(why) = &s.read_only {
         spans.push(Span::styled(format!(" │ READ-ONLY: {why}"), t.error()));
     }

@@ -139,6 +139,9 @@ pub enum WorkerEvent {
         remaining: usize,
         limit: usize,
     },
+    /// Whether the last call to Genesys worked: `None`, or why it did not (unreachable,
+    /// refused credentials…).
+    GenesysHealth(Option<String>),
     /// The store changed (the screen re-asks for what it shows).
     Changed,
     EditReady {
@@ -538,6 +541,8 @@ impl StoreThread {
             }
             .await;
             polling.store(false, Ordering::SeqCst);
+            let health = result.as_ref().err().map(|e| sanitize(e).into_owned());
+            let _ = events.send(WorkerEvent::GenesysHealth(health));
             match result {
                 Ok(Some(summary)) => {
                     let _ = events.send(WorkerEvent::PollDone { at: now_ms(), summary });
