@@ -322,3 +322,62 @@ async fn an_unreachable_genesys_leaves_the_queue_usable_and_says_why() {
     assert!(screen.contains("unreachable"), "{screen}");
     svc.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn save_and_edit_a_payload_then_queue_the_edited_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let id = {
+        let mut store = Store::open(&db, StoreOptions::default()).unwrap();
+        let mut e = common::entry("e1", "w", Some(503), 1);
+        e.next_attempt_at = None;
+        store.insert_batch(&[e], 1).unwrap().inserted[0]
+    };
+    let mut svc = Service::start(ServiceConfig {
+        config: Config::defaults(db.clone()),
+        genesys: None,
+        status: GenesysStatus::Unavailable("none".into()),
+        read_only: false,
+    })
+    .unwrap();
+    svc.commands.send(service::Command::SavePayload { id }).await.unwrap();
+    let msg = wait_for(&mut svc.events, |e| match e {
+        WorkerEvent::Info(m) => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    let path = msg.rsplit(' ').next().unwrap().to_string();
+    assert_eq!(std::fs::read(&path).unwrap(), b"{\"order\":\"e1\"}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "payloads are private"
+        );
+    }
+    let _ = std::fs::remove_file(&path);
+
+    svc.commands.send(service::Command::PrepareEdit { id }).await.unwrap();
+    let path = wait_for(&mut svc.events, |e| match e {
+        WorkerEvent::EditReady { id: i, path } if *i == id => Some(path.clone()),
+        _ => None,
+    })
+    .await;
+    std::fs::write(&path, b"{\"order\":\"e1\",\"fixed\":true}").unwrap();
+    svc.commands.send(service::Command::RetryEdited { id, path: path.clone() }).await.unwrap();
+    let msg = wait_for(&mut svc.events, |e| match e {
+        WorkerEvent::Info(m) if m.contains("edited copy") => Some(m.clone()),
+        _ => None,
+    })
+    .await;
+    assert!(msg.starts_with(&format!("edited copy of #{id} queued as #")), "{msg}");
+    assert!(!path.exists(), "the temporary file is removed");
+    svc.shutdown().await;
+    let store = Store::open(&db, StoreOptions::default()).unwrap();
+    let all = store.list(&Filter::default(), redrive::store::Order::OldestFirst, None, 10).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(store.payload(all[0].id).unwrap(), b"{\"order\":\"e1\"}", "the original is kept");
+    assert_eq!(store.payload(all[1].id).unwrap(), b"{\"order\":\"e1\",\"fixed\":true}");
+}

@@ -62,8 +62,8 @@ pub fn status(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     match &s.poll {
         PollState::Never => {}
         PollState::Running => spans.push(Span::raw(format!(" │ polling {}", spinner(s)))),
-        PollState::Done { at, .. } => {
-            spans.push(Span::raw(format!(" │ polled {} ago", humanize(s.now - at))))
+        PollState::Done { at, summary } => {
+            spans.push(Span::raw(format!(" │ polled {} ago: {summary}", humanize(s.now - at))))
         }
         PollState::Failed { at, .. } => {
             spans.push(Span::styled(format!(" │ poll failed {} ago", humanize(s.now - at)), t.error()))
@@ -72,8 +72,12 @@ pub fn status(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if let Some((left, limit)) = s.budget {
         spans.push(Span::raw(format!(" │ API {left}/{limit} per min")));
     }
-    if s.read_only.is_none() {
+    if s.read_only.is_some() {
+        spans.push(Span::raw(" │ worker off"));
+    } else if s.engine_rate >= 0.5 {
         spans.push(Span::raw(format!(" │ worker {:.0}/s", s.engine_rate)));
+    } else {
+        spans.push(Span::raw(" │ worker idle"));
     }
     let open = s.breakers.values().filter(|b| **b != crate::retry::limiter::BreakerState::Closed).count();
     if open > 0 {
