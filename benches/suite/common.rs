@@ -1,6 +1,4 @@
-//! What the benchmark programs share.
-
-#![allow(dead_code)]
+//! What the benchmarks share: arguments, the summary row, and the store fill.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -75,4 +73,67 @@ pub fn arg(name: &str, default: u64) -> u64 {
             v.replace('_', "").parse().unwrap_or_else(|_| panic!("{name} takes a whole number, not {v:?}"))
         })
         .unwrap_or(default)
+}
+
+/// One line of the suite's summary: a figure beside its reference from the same run.
+pub struct Row {
+    pub figure: String,
+    pub measured: String,
+    pub reference: String,
+    pub ratio: Option<f64>,
+    pub goal: String,
+    /// `None`: no goal for this figure.
+    pub met: Option<bool>,
+}
+
+impl Row {
+    pub fn new(figure: impl Into<String>, measured: impl Into<String>, reference: impl Into<String>) -> Row {
+        Row {
+            figure: figure.into(),
+            measured: measured.into(),
+            reference: reference.into(),
+            ratio: None,
+            goal: "-".into(),
+            met: None,
+        }
+    }
+
+    /// A ratio and its goal (`>= 0.5`, `< 0.01`), checked.
+    pub fn ratio(mut self, ratio: f64, goal: &str) -> Row {
+        self.ratio = Some(ratio);
+        self.met = match goal.split_once(' ') {
+            Some((">=", v)) => Some(ratio >= v.parse::<f64>().unwrap()),
+            Some(("<", v)) => Some(ratio < v.parse::<f64>().unwrap()),
+            _ => None,
+        };
+        self.goal = goal.into();
+        self
+    }
+
+    /// A goal on the measured value itself (`< 300 ms`): `value` against `limit`.
+    pub fn below(mut self, value: f64, limit: f64, goal: &str) -> Row {
+        self.ratio = Some(value / limit);
+        self.goal = goal.into();
+        self.met = Some(value < limit);
+        self
+    }
+}
+
+pub fn print_rows(rows: &[Row]) {
+    println!(
+        "{:<52} {:>16} {:>18} {:>7} {:>10}  verdict",
+        "figure", "measured", "reference", "ratio", "goal"
+    );
+    for r in rows {
+        let ratio = r.ratio.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into());
+        let verdict = match r.met {
+            Some(true) => "met",
+            Some(false) => "NOT MET",
+            None => "",
+        };
+        println!(
+            "{:<52} {:>16} {:>18} {:>7} {:>10}  {verdict}",
+            r.figure, r.measured, r.reference, ratio, r.goal
+        );
+    }
 }

@@ -3,9 +3,7 @@
 //! the same rows into a fresh store, measured in the same run. Goal: ratio >= 0.3 (the API
 //! round trips are part of the job).
 //!
-//! Run: `cargo bench --bench ingest`, or `cargo bench --bench ingest -- --failures 20000`.
-
-mod common;
+//! Part of the suite: `cargo bench -- --only ingest [--failures N]`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,8 +14,9 @@ use redrive::store::{Filter, NewEntry, Store, StoreOptions};
 use redrive::time::now_ms;
 use redrive::worker::poll::{PollOptions, poll};
 
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
+use super::common::{self, Row};
+
+pub async fn run() -> Vec<Row> {
     let n = common::arg("--failures", 100_000) as usize;
     let t = Instant::now();
     let sim = SimHandle::start(SimConfig {
@@ -92,4 +91,12 @@ async fn main() {
         insert_t.as_secs_f64()
     );
     sim.stop().await;
+    vec![
+        Row::new(
+            format!("poll ingest of {n} failures (failures/s)"),
+            format!("{poll_rate:.0}"),
+            format!("{insert_rate:.0} insert"),
+        )
+        .ratio(ratio, ">= 0.3"),
+    ]
 }

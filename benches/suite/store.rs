@@ -1,19 +1,18 @@
 //! Store figures at scale: fill a database through the library's batch insert, then time the
 //! queries the CLI and console run. Prints a table; it is not a test.
 //!
-//!     cargo bench --bench store                      # 1,000,000 entries
-//!     cargo bench --bench store -- --entries 100000  # smaller
-
-mod common;
+//! Part of the suite: `cargo bench -- --only store [--full | --store-entries N]`.
 
 use std::time::{Duration, Instant};
 
 use redrive::store::{EntryState, Filter, Order, StatusMatch, Store, StoreOptions};
 
-use common::WEBHOOKS;
+use super::common::{self, Row, WEBHOOKS};
 
-fn main() {
-    let n = common::arg("--entries", 1_000_000) as usize;
+pub fn run(full: bool) -> Vec<Row> {
+    let n = common::arg("--store-entries", if full { 1_000_000 } else { 100_000 }) as usize;
+    let mut rows = Vec::new();
+    let mut worst_page = (Duration::ZERO, "");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.db");
 
@@ -62,13 +61,29 @@ fn main() {
         });
         let goal = if filter.search.is_some() { "-" } else { "< 50" };
         println!("{name:<44} {:>10.2} {:>10.2} {goal:>8}", ms(p50), ms(max));
+        if filter.search.is_none() && p50 > worst_page.0 {
+            worst_page = (p50, name);
+        }
     }
+    rows.push(
+        Row::new(
+            format!("store {n}: first page, slowest filter ({})", worst_page.1),
+            format!("{:.2} ms", ms(worst_page.0)),
+            "50 ms",
+        )
+        .below(ms(worst_page.0), 50.0, "< 50 ms"),
+    );
     println!();
     println!("{:<44} {:>10} {:>10} {:>8}", "count", "p50 ms", "max ms", "goal");
     let (p50, max) = time(10, || {
         store.counts_by_state().unwrap();
     });
     println!("{:<44} {:>10.2} {:>10.2} {:>8}", "count by state", ms(p50), ms(max), "< 200");
+    rows.push(Row::new(format!("store {n}: count by state"), format!("{:.1} ms", ms(p50)), "200 ms").below(
+        ms(p50),
+        200.0,
+        "< 200 ms",
+    ));
     for (name, filter) in cases.iter().skip(1).take(6) {
         let (p50, max) = time(5, || {
             store.count(filter).unwrap();
@@ -92,12 +107,13 @@ fn main() {
     let dead = f(&[EntryState::Dead], None, None, None, None);
     let t = Instant::now();
     let r = store.retry_now(&redrive::store::Selection::Filter(dead), false, "bench", now).unwrap();
-    println!(
-        "{:<44} {:>10.0} {:>10}",
-        "retry now: every dead entry (one transaction)",
-        ms(t.elapsed()),
-        r.changed
-    );
+    let took = t.elapsed();
+    println!("{:<44} {:>10.0} {:>10}", "retry now: every dead entry (one transaction)", ms(took), r.changed);
+    rows.push(Row::new(
+        format!("store {n}: retry now of {} entries", r.changed),
+        format!("{:.0} ms", ms(took)),
+        "-",
+    ));
     // Age half a million delivered entries, then prune them in batches.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
@@ -110,8 +126,15 @@ fn main() {
     }
     let t = Instant::now();
     let pruned = store.prune(now - 30 * 86_400_000, 5000, "bench", now).unwrap();
-    println!("{:<44} {:>10.0} {:>10}", "prune delivered entries older than 30 days", ms(t.elapsed()), pruned);
+    let took = t.elapsed();
+    println!("{:<44} {:>10.0} {:>10}", "prune delivered entries older than 30 days", ms(took), pruned);
+    rows.push(Row::new(
+        format!("store {n}: prune of {pruned} delivered"),
+        format!("{:.0} ms", ms(took)),
+        "-",
+    ));
     drop(store);
+    rows
 }
 
 fn time(reps: usize, mut f: impl FnMut()) -> (Duration, Duration) {

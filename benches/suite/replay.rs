@@ -7,11 +7,13 @@
 //! 2. replay through the simulated Genesys API with a 600-per-minute limit, against the limit
 //!    (goal: >= 0.9 of the budget used, < 1% of calls answered 429).
 //!
-//! Run: `cargo bench --bench replay`, or `cargo bench --bench replay -- --entries 5000
-//! --genesys-seconds 70`.
+//! 3. crash recovery: 10,000 entries leased by a worker that died; how long after the leases
+//!    expire a new worker is delivering again (goal: < 2 s).
+//!
+//! Part of the suite: `cargo bench -- --only replay [--replay-entries N --rounds R
+//! --genesys-seconds S]`.
 
 use std::collections::BTreeMap;
-mod common;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,6 +27,8 @@ use redrive::time::now_ms;
 use redrive::worker::engine::{Engine, EngineConfig, RunMode};
 use redrive::worker::routes::Routes;
 use tokio::sync::watch;
+
+use super::common::{self, Row};
 
 fn retry(concurrency: usize) -> RetryConfig {
     RetryConfig {
@@ -129,23 +133,25 @@ async fn engine_direct(url: &str, n: usize, c: usize) -> (Duration, u64) {
     (start.elapsed(), report.progress.delivered)
 }
 
-fn row(name: &str, figure: String, reference: String, ratio: f64, goal: &str) {
-    let met = match goal.split_once(' ') {
-        Some((">=", v)) => ratio >= v.parse::<f64>().unwrap(),
-        Some(("<", v)) => ratio < v.parse::<f64>().unwrap(),
-        _ => true,
-    };
-    println!(
-        "{name:<40} {figure:>16} {reference:>16} {ratio:>8.3} {goal:>8} {}",
-        if met { "met" } else { "NOT MET" }
-    );
-}
-
-#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
-async fn main() {
-    let n = common::arg("--entries", 20_000) as usize;
+pub async fn run(full: bool) -> Vec<Row> {
+    let n = common::arg("--replay-entries", 20_000) as usize;
     let c = common::arg("--concurrency", 32) as usize;
-    let genesys_secs = common::arg("--genesys-seconds", 120);
+    let genesys_secs = common::arg("--genesys-seconds", if full { 120 } else { 60 });
+    let mut rows = Vec::new();
+    let mut row = |name: &str, figure: String, reference: String, ratio: f64, goal: &str| {
+        let r = Row::new(name, figure, reference).ratio(ratio, goal);
+        println!(
+            "{name:<40} {:>16} {:>16} {ratio:>8.3} {goal:>8} {}",
+            r.measured,
+            r.reference,
+            match r.met {
+                Some(true) => "met",
+                Some(false) => "NOT MET",
+                None => "",
+            }
+        );
+        rows.push(r);
+    };
     println!(
         "replay benchmark: {n} entries, concurrency {c}, {} cores\n",
         std::thread::available_parallelism().map(|p| p.get()).unwrap_or(0)
@@ -266,7 +272,7 @@ async fn main() {
 
     // 2. Through the simulated Genesys API at 600 calls a minute.
     if genesys_secs == 0 {
-        return;
+        return rows;
     }
     let limit = 600u32;
     let s = sim(
@@ -317,4 +323,5 @@ async fn main() {
         report.progress.delivered
     );
     s.stop().await;
+    rows
 }
