@@ -293,3 +293,31 @@ async fn two_workers_on_one_database_never_send_an_entry_twice_at_once() {
     }
     w.sim.stop().await;
 }
+
+#[test]
+fn an_idle_worker_waits_instead_of_spinning() {
+    // Ten idle minutes on tokio's paused clock: time only moves on while every task waits, so
+    // an engine that kept waking itself would never reach the stop and the channel would time
+    // out.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt =
+            tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().unwrap();
+        let report = rt.block_on(async {
+            let retry = RetryConfig { lease: Duration::from_secs(3), ..Default::default() };
+            let sender = Arc::new(Sender::new(retry.timeout, None));
+            let routes = Routes::new(&retry, BTreeMap::new(), false);
+            let mut engine = Engine::new(common::mem(), EngineConfig::new(retry), sender, routes);
+            let (stop_tx, stop_rx) = watch::channel(false);
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                let _ = stop_tx.send(true);
+            });
+            engine.run(RunMode::Forever, stop_rx, |_| {}).await.unwrap()
+        });
+        let _ = tx.send(report.turns);
+    });
+    let turns = rx.recv_timeout(Duration::from_secs(30)).expect("the idle engine let time pass");
+    // It looks for work five times a second: about 3,000 turns in ten minutes, not millions.
+    assert!(turns < 10_000, "{turns} turns in ten idle minutes");
+}

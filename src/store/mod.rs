@@ -122,6 +122,9 @@ impl Store {
         self.conn.busy_timeout(self.opts.busy_timeout).map_err(|e| self.err(e))?;
         self.conn.set_prepared_statement_cache_capacity(64);
         self.conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| self.err(e))?;
+        // Statement journals (each multi-row write keeps one) in memory, not in a temporary
+        // file written and truncated on every outcome commit.
+        self.conn.pragma_update(None, "temp_store", "MEMORY").map_err(|e| self.err(e))?;
         let version: i64 =
             self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| self.err(e))?;
         if version > schema::VERSION {

@@ -104,6 +104,9 @@ pub struct RunReport {
     /// Leases given back at a stop (calls cut off before they answered).
     pub released: u64,
     pub stopped: bool,
+    /// Turns of the engine's loop (a diagnostic: an idle engine must not spin).
+    #[serde(skip)]
+    pub turns: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -255,7 +258,21 @@ impl Engine {
         let mut stopping: Option<Instant> = None;
         let mut idle = false;
         let mut report = RunReport::default();
+        // One timer and one stop future for the whole run, not one per turn of the loop: at
+        // tens of thousands of calls a second their setup and teardown showed in profiles.
+        let sleep = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(sleep);
+        let stop_signal = async {
+            loop {
+                if stop.changed().await.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        };
+        tokio::pin!(stop_signal);
+        let mut turns = 0u64;
         loop {
+            turns += 1;
             let now = Instant::now();
             if stopping.is_none() && now >= next_claim {
                 let claimed = self.claim(job.as_ref(), &mut on_event)?;
@@ -272,9 +289,13 @@ impl Engine {
                 self.commit(job.as_mut(), &mut on_event)?;
                 commit_due = None;
             }
-            if now >= next_renew && !self.in_flight.is_empty() {
-                let ids: Vec<EntryId> = self.in_flight.keys().copied().collect();
-                self.store.renew_leases(&self.cfg.owner, &ids, now_ms() + lease.as_millis() as i64)?;
+            if now >= next_renew {
+                if !self.in_flight.is_empty() {
+                    let ids: Vec<EntryId> = self.in_flight.keys().copied().collect();
+                    self.store.renew_leases(&self.cfg.owner, &ids, now_ms() + lease.as_millis() as i64)?;
+                }
+                // Moved on even with nothing to renew: a renewal time in the past would wake
+                // the loop at once, over and over, while the worker is idle.
                 next_renew = now + lease / 3;
             }
             if now >= next_expire {
@@ -291,31 +312,49 @@ impl Engine {
                 }
                 _ => {}
             }
-            let wake = [Some(next_claim), commit_due, Some(next_renew), Some(next_expire), stopping]
+            if self.outcomes.is_empty() {
+                commit_due = None;
+            }
+            // While stopping nothing is claimed: the claim time must not wake the loop (it
+            // would spin until the calls still out come back).
+            let claim_wake = if stopping.is_none() { Some(next_claim) } else { None };
+            let wake = [claim_wake, commit_due, Some(next_renew), Some(next_expire), stopping]
                 .into_iter()
                 .flatten()
                 .min()
                 .unwrap_or(now + self.cfg.claim_interval);
+            if sleep.deadline() != wake {
+                sleep.as_mut().reset(wake);
+            }
             tokio::select! {
                 biased;
-                changed = stop.changed(), if stopping.is_none() => {
-                    if changed.is_err() || *stop.borrow() {
-                        tracing::info!(in_flight = self.in_flight.len(), "stopping: no more claims");
-                        stopping = Some(Instant::now() + self.cfg.stop_grace);
-                        report.stopped = true;
-                    }
+                () = &mut stop_signal, if stopping.is_none() => {
+                    tracing::info!(in_flight = self.in_flight.len(), "stopping: no more claims");
+                    stopping = Some(Instant::now() + self.cfg.stop_grace);
+                    report.stopped = true;
                 }
                 Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => {
-                    if let Ok(done) = joined {
-                        self.finish(done, &mut on_event)?;
-                        commit_due.get_or_insert(Instant::now() + self.cfg.commit_interval);
-                        // A slot is free: look for more work at once.
-                        next_claim = next_claim.min(Instant::now());
+                    // Take every call that has finished, not one per turn of the loop.
+                    let mut joined = Some(joined);
+                    let mut n = 0;
+                    while let Some(j) = joined.take() {
+                        if let Ok(done) = j {
+                            self.finish(done, &mut on_event)?;
+                        }
+                        n += 1;
+                        if n < 256 {
+                            joined = self.tasks.try_join_next();
+                        }
                     }
+                    let now = Instant::now();
+                    commit_due.get_or_insert(now + self.cfg.commit_interval);
+                    // A slot is free: look for more work at once.
+                    next_claim = next_claim.min(now);
                 }
-                _ = tokio::time::sleep_until(wake) => {}
+                () = &mut sleep => {}
             }
         }
+        report.turns = turns;
         // Calls still out at the deadline are cut off; their leases go back.
         if !self.tasks.is_empty() {
             self.tasks.abort_all();
