@@ -70,6 +70,7 @@ pub struct Config {
     pub store: StoreConfig,
     pub retry: RetryConfig,
     pub worker: WorkerConfig,
+    pub relay: RelayConfig,
     /// Per-webhook settings, by webhook id (or name).
     pub webhooks: BTreeMap<String, WebhookConfig>,
     /// Console key bindings replaced from `[keys]` (action name → keys), checked by the console.
@@ -123,6 +124,38 @@ pub struct WorkerConfig {
     pub auto_retry: bool,
 }
 
+/// `redrive relay`'s intake limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelayConfig {
+    /// Where it listens.
+    pub listen: String,
+    /// Largest request body accepted (413 above).
+    pub body_limit: usize,
+    /// Most request headers accepted, and their total size (431 above).
+    pub max_headers: usize,
+    pub header_bytes: usize,
+    /// Time allowed to send the request head, and then the body (slow clients are cut off).
+    pub read_timeout: Duration,
+    /// Requests waiting for the disk at once; more get 503 with Retry-After.
+    pub queue: usize,
+    /// How far a Standard Webhooks timestamp may be from now.
+    pub tolerance: Duration,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        RelayConfig {
+            listen: "127.0.0.1:8780".into(),
+            body_limit: 1024 * 1024,
+            max_headers: 100,
+            header_bytes: 32 * 1024,
+            read_timeout: Duration::from_secs(10),
+            queue: 4096,
+            tolerance: Duration::from_secs(300),
+        }
+    }
+}
+
 impl Default for WorkerConfig {
     fn default() -> Self {
         WorkerConfig { poll_interval: Duration::from_secs(300), auto_retry: true }
@@ -146,6 +179,39 @@ pub struct WebhookConfig {
     pub max_attempts: Option<u32>,
     pub concurrency: Option<usize>,
     pub rate: Option<f64>,
+    /// How `redrive relay` takes calls for this webhook (none: the relay does not serve it).
+    pub relay: Option<RelayMode>,
+    /// The method the relay accepts on `/hooks/{webhook}` (default POST).
+    pub relay_method: Option<String>,
+    /// How the relay checks that a call really comes from the sender.
+    pub verify: Option<Verify>,
+}
+
+/// `ack`: store, answer 202, deliver with retries. `proxy`: forward at once and answer with
+/// the target's answer, storing the call when the target fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelayMode {
+    Ack,
+    Proxy,
+}
+
+/// Inbound verification: which scheme, and its shared secret (from the environment).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verify {
+    pub kind: VerifyKind,
+    pub secret: Secret,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifyKind {
+    /// Genesys Open Messaging: `X-Hub-Signature-256: sha256=<base64 HMAC-SHA256 of the body>`.
+    HubSignature,
+    /// Standard Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>`.
+    StandardWebhooks,
+    /// `Authorization: Bearer <token>`.
+    Bearer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -236,6 +302,8 @@ struct FileConfig {
     #[serde(default)]
     worker: FileWorker,
     #[serde(default)]
+    relay: FileRelay,
+    #[serde(default)]
     webhooks: BTreeMap<String, FileWebhook>,
     #[serde(default)]
     keys: BTreeMap<String, KeyList>,
@@ -273,6 +341,18 @@ struct FileWorker {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FileRelay {
+    listen: Option<String>,
+    body_limit: Option<usize>,
+    max_headers: Option<usize>,
+    header_bytes: Option<usize>,
+    read_timeout: Option<DurationText>,
+    queue: Option<usize>,
+    tolerance: Option<DurationText>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileWebhook {
     mode: Option<ReplayMode>,
     url: Option<String>,
@@ -286,6 +366,10 @@ struct FileWebhook {
     max_attempts: Option<u32>,
     concurrency: Option<usize>,
     rate: Option<f64>,
+    relay: Option<RelayMode>,
+    relay_method: Option<String>,
+    verify: Option<VerifyKind>,
+    verify_secret_env: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -475,6 +559,16 @@ impl Config {
             poll_interval: fc.worker.poll_interval.map(|d| d.0).unwrap_or(wd.poll_interval),
             auto_retry: fc.worker.auto_retry.unwrap_or(wd.auto_retry),
         };
+        let rd = RelayConfig::default();
+        let relay = RelayConfig {
+            listen: fc.relay.listen.unwrap_or(rd.listen),
+            body_limit: fc.relay.body_limit.unwrap_or(rd.body_limit).max(1),
+            max_headers: fc.relay.max_headers.unwrap_or(rd.max_headers).max(1),
+            header_bytes: fc.relay.header_bytes.unwrap_or(rd.header_bytes).max(1024),
+            read_timeout: fc.relay.read_timeout.map(|d| d.0).unwrap_or(rd.read_timeout),
+            queue: fc.relay.queue.unwrap_or(rd.queue).max(1),
+            tolerance: fc.relay.tolerance.map(|d| d.0).unwrap_or(rd.tolerance),
+        };
         let mut webhooks = BTreeMap::new();
         for (id, w) in fc.webhooks {
             let key = |k: &str| file_origin(&format!("webhooks.\"{id}\".{k}"));
@@ -507,6 +601,31 @@ impl Config {
                 Some(var) => Some(read_env(var, "signing_secret_env")?),
                 None => None,
             };
+            if w.relay.is_some() && (w.mode != Some(ReplayMode::Direct) || w.url.is_none()) {
+                return Err(ConfigError::Invalid {
+                    origin: key("relay"),
+                    message: "a relayed webhook needs mode = \"direct\" and the target's url".into(),
+                });
+            }
+            let verify = match (w.verify, &w.verify_secret_env) {
+                (Some(kind), Some(var)) => Some(Verify { kind, secret: read_env(var, "verify_secret_env")? }),
+                (Some(_), None) => {
+                    return Err(ConfigError::Invalid {
+                        origin: key("verify"),
+                        message: "verify needs verify_secret_env, the variable holding the shared secret"
+                            .into(),
+                    });
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::Invalid {
+                        origin: key("verify_secret_env"),
+                        message:
+                            "verify_secret_env without verify (hub_signature, standard_webhooks or bearer)"
+                                .into(),
+                    });
+                }
+                (None, None) => None,
+            };
             webhooks.insert(
                 id.clone(),
                 WebhookConfig {
@@ -520,6 +639,9 @@ impl Config {
                     max_attempts: w.max_attempts,
                     concurrency: w.concurrency,
                     rate: w.rate.filter(|r| *r > 0.0),
+                    relay: w.relay,
+                    relay_method: w.relay_method,
+                    verify,
                 },
             );
         }
@@ -542,6 +664,7 @@ impl Config {
             store,
             retry,
             worker,
+            relay,
             webhooks,
             keys: fc
                 .keys
@@ -741,6 +864,17 @@ mod tests {
             "method",
             "headers_env",
             "signing_secret_env",
+            "relay",
+            "relay_method",
+            "verify",
+            "verify_secret_env",
+            "listen",
+            "body_limit",
+            "max_headers",
+            "header_bytes",
+            "read_timeout",
+            "queue",
+            "tolerance",
             "rate",
         ] {
             assert!(text.contains(&format!("# {key} = ")), "example lacks {key}");

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod console;
 pub mod genesys;
+pub mod relay;
 pub mod retry;
 pub mod sim;
 pub mod store;

@@ -5,6 +5,7 @@ mod entries;
 mod filter_args;
 mod genesys;
 mod output;
+mod relay;
 mod retry;
 mod transfer;
 mod tui;
@@ -83,8 +84,8 @@ pub enum Command {
     Sim(genesys::SimArgs),
     /// Check configuration, credentials, permissions, execution data and the database
     Doctor(genesys::DoctorArgs),
-    /// Receive webhook calls and store them before forwarding [not built yet]
-    Relay,
+    /// Be the endpoint Genesys calls: store each call durably, then deliver it with retries
+    Relay(relay::RelayArgs),
 }
 
 /// A mistake in how redrive was called: exit code 2.
@@ -160,16 +161,8 @@ pub fn run(cli: Cli) -> eyre::Result<ExitCode> {
         Command::Demo(a) => tui::demo(&ctx, a),
         Command::Sim(a) => genesys::sim(a),
         Command::Doctor(a) => genesys::doctor(&ctx, a),
-        Command::Relay => not_yet("relay", "the relay"),
+        Command::Relay(a) => relay::relay(&ctx, a),
     }
-}
-
-fn not_yet(cmd: &str, what: &str) -> eyre::Result<ExitCode> {
-    eprintln!(
-        "redrive {cmd}: {what} is not built yet. What works today: the console (tui, demo), poll, retry, worker, \
-         sim, doctor, and list, show, stats, discard, export, import and prune (see `redrive --help` and README.md)."
-    );
-    Ok(ExitCode::from(1))
 }
 
 /// What every command needs.

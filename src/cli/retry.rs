@@ -23,7 +23,7 @@ use crate::worker::poll::{PollOptions, poll};
 use crate::worker::routes::Routes;
 
 /// The Genesys client when credentials are configured; `None` (with why) otherwise.
-fn genesys(config: &Config) -> eyre::Result<Option<Arc<Client>>> {
+pub(super) fn genesys(config: &Config) -> eyre::Result<Option<Arc<Client>>> {
     match ClientOptions::from_config(&config.genesys) {
         Ok(o) => Ok(Some(Arc::new(Client::new(o)?))),
         Err(GenesysError::NoCredentials) => Ok(None),
@@ -31,7 +31,7 @@ fn genesys(config: &Config) -> eyre::Result<Option<Arc<Client>>> {
     }
 }
 
-fn engine(config: &Config, store: Store, genesys: Option<Arc<Client>>) -> Engine {
+pub(super) fn engine(config: &Config, store: Store, genesys: Option<Arc<Client>>) -> Engine {
     let has_genesys = genesys.is_some();
     let sender = Arc::new(Sender::new(config.retry.timeout, genesys));
     let routes = Routes::new(&config.retry, config.webhooks.clone(), has_genesys);
@@ -39,7 +39,7 @@ fn engine(config: &Config, store: Store, genesys: Option<Arc<Client>>) -> Engine
 }
 
 /// A watch that turns true on Ctrl-C or SIGTERM.
-fn stop_signal() -> watch::Receiver<bool> {
+pub(super) fn stop_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         let ctrl_c = tokio::signal::ctrl_c();

@@ -258,6 +258,13 @@ fn describe(kind: TransportKind, e: &reqwest::Error) -> String {
 /// A Standard Webhooks signature: `v1,` + base64 HMAC-SHA256 over `{id}.{timestamp}.{body}`.
 /// A `whsec_` secret is base64 after its prefix; any other secret is used as its bytes.
 pub fn sign(secret: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> String {
+    let mac = standard_webhooks_mac(secret, msg_id, &timestamp.to_string(), body);
+    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+}
+
+/// The Standard Webhooks HMAC over `{id}.{timestamp}.{body}`, not yet finalised (the relay
+/// verifies with it in constant time).
+pub fn standard_webhooks_mac(secret: &[u8], msg_id: &str, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     let key = match std::str::from_utf8(secret).ok().and_then(|s| s.strip_prefix("whsec_")) {
         Some(b64) => B64.decode(b64).unwrap_or_else(|_| secret.to_vec()),
         None => secret.to_vec(),
@@ -265,10 +272,10 @@ pub fn sign(secret: &[u8], msg_id: &str, timestamp: i64, body: &[u8]) -> String 
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key length");
     mac.update(msg_id.as_bytes());
     mac.update(b".");
-    mac.update(timestamp.to_string().as_bytes());
+    mac.update(timestamp.as_bytes());
     mac.update(b".");
     mac.update(body);
-    format!("v1,{}", B64.encode(mac.finalize().into_bytes()))
+    mac
 }
 
 #[cfg(test)]
