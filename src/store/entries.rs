@@ -65,13 +65,17 @@ impl Store {
         let tx = self.write_tx()?;
         let mut report = InsertReport::default();
         {
+            // `OR IGNORE` rather than `ON CONFLICT DO NOTHING`: a statement that can only skip,
+            // never abort half-way, needs no statement journal, which copied every index page
+            // it touched (a tenth of the time per entry). Nothing but a duplicate source id can
+            // be ignored: the row's other constraints hold by construction.
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO entries (source_id, webhook_id, source_kind, state, status_code, error, \
+                    "INSERT OR IGNORE INTO entries (source_id, webhook_id, source_kind, state, status_code, error, \
                      failed_at, next_attempt_at, content_type, payload_size, payload_truncated, \
                      payload_unavailable, created_at, updated_at, payload) \
                      VALUES (?1, ?2, ?3, 'pending', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13) \
-                     ON CONFLICT (source_id) DO NOTHING RETURNING id",
+                     RETURNING id",
                 )
                 .map_err(|e| tx.err(e))?;
             let mut raw = tx
@@ -211,6 +215,14 @@ impl Store {
             .and_then(|mut s| s.query_row([id], entry_from_row).optional())
             .map_err(|e| self.err(e))?
             .ok_or(StoreError::NotFound(id))
+    }
+
+    /// The entry stored for a source's id (a relay call's `relay:…` id, a Genesys execution id).
+    pub fn find_by_source_id(&self, source_id: &str) -> Result<Option<EntryId>> {
+        self.conn
+            .prepare_cached("SELECT id FROM entries WHERE source_id = ?1")
+            .and_then(|mut s| s.query_row([source_id], |r| r.get(0)).optional())
+            .map_err(|e| self.err(e))
     }
 
     pub fn payload(&self, id: EntryId) -> Result<Vec<u8>> {
