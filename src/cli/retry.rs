@@ -41,29 +41,38 @@ pub(super) fn engine(config: &Config, store: Store, genesys: Option<Arc<Client>>
 /// A watch that turns true on Ctrl-C or SIGTERM.
 pub(super) fn stop_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-            let term = async {
-                match term.as_mut() {
-                    Some(t) => {
-                        t.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
+    // The handlers are registered here, before this returns (not when a spawned task first
+    // runs): a signal that arrives right after a command says it has started stops it cleanly.
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).ok();
+        let mut term = signal(SignalKind::terminate()).ok();
+        tokio::spawn(async move {
             tokio::select! {
-                _ = ctrl_c => {}
-                _ = term => {}
+                _ = next(int.as_mut()) => {}
+                _ = next(term.as_mut()) => {}
             }
-        }
-        #[cfg(not(unix))]
-        let _ = ctrl_c.await;
+            let _ = tx.send(true);
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
         let _ = tx.send(true);
     });
     rx
+}
+
+/// The next delivery of a signal that could be registered; never, for one that could not.
+#[cfg(unix)]
+async fn next(s: Option<&mut tokio::signal::unix::Signal>) {
+    match s {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending::<()>().await,
+    }
 }
 
 #[derive(Debug, Args)]
