@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use redrive::config::{Config, RelayMode, ReplayMode, Secret, Verify, VerifyKind, WebhookConfig};
 use redrive::relay::Relay;
-use redrive::relay::intake::{CommitStats, Intake, run_writer};
+use redrive::relay::intake::{self, CommitStats, Intake};
 use redrive::sim::{OrgSpec, SimConfig, SimHandle, TargetBehaviour};
 use redrive::store::{EntryState, Filter, Order, Store, StoreOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,10 +21,15 @@ struct Running {
     db: std::path::PathBuf,
     _dir: tempfile::TempDir,
     _rx: Option<tokio::sync::mpsc::Receiver<redrive::relay::intake::Item>>,
+    stats: Arc<CommitStats>,
 }
 
 impl Running {
-    fn store(&self) -> Store {
+    /// The store, once every call committed so far has moved into it from the inbox.
+    async fn store(&self) -> Store {
+        tokio::time::timeout(Duration::from_secs(10), self.stats.caught_up())
+            .await
+            .expect("the inbox was emptied into the store");
         Store::open(&self.db, StoreOptions::default()).unwrap()
     }
     fn url(&self, path: &str) -> String {
@@ -53,23 +58,21 @@ async fn start(
     let mut config = Config::defaults(db.clone());
     config.webhooks = hooks.into_iter().map(|(k, w)| (k.to_string(), w)).collect::<BTreeMap<_, _>>();
     tune(&mut config);
-    let mut store = Store::open(&db, StoreOptions::default()).unwrap();
-    store.make_durable().unwrap();
-    let stats = Arc::new(CommitStats::default());
-    let (intake, rx) = Intake::new(config.relay.queue);
-    let held = if hold_queue {
-        Some(rx)
+    let store = Store::open(&db, StoreOptions::default()).unwrap();
+    let (intake, stats, held) = if hold_queue {
+        let (intake, rx) = Intake::new(config.relay.queue);
+        (intake, Arc::new(CommitStats::default()), Some(rx))
     } else {
-        let s = stats.clone();
-        std::thread::spawn(move || run_writer(store, rx, s));
-        None
+        let (intake, stats, _threads) =
+            intake::start(&db, store, config.relay.queue, Duration::from_secs(5)).unwrap();
+        (intake, stats, None)
     };
-    let relay = Relay::new(&config, Some(intake), stats);
+    let relay = Relay::new(&config, Some(intake), stats.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, rx) = watch::channel(false);
     let served = tokio::spawn(relay.serve(listener, rx, Duration::from_secs(10)));
-    Running { base, stop, served, db, _dir: dir, _rx: held }
+    Running { base, stop, served, db, _dir: dir, _rx: held, stats }
 }
 
 fn client() -> reqwest::Client {
@@ -81,7 +84,7 @@ fn count(store: &Store) -> u64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ack_commits_then_answers_202_with_the_entry_id() {
+async fn ack_commits_then_answers_202_with_the_call_id() {
     let r = start(vec![("orders", hook(RelayMode::Ack, "http://127.0.0.1:9/x", None))], |_| {}, false).await;
     let resp = client()
         .post(r.url("/hooks/orders?tenant=7"))
@@ -94,8 +97,10 @@ async fn ack_commits_then_answers_202_with_the_entry_id() {
         .unwrap();
     assert_eq!(resp.status(), 202);
     let v: serde_json::Value = resp.json().await.unwrap();
-    let id = v["id"].as_i64().unwrap();
-    let store = r.store();
+    let source_id = v["id"].as_str().unwrap();
+    assert!(source_id.starts_with("relay:"), "{v}");
+    let store = r.store().await;
+    let id = store.find_by_source_id(source_id).unwrap().expect("the call is in the store");
     let e = store.get(id).unwrap();
     assert_eq!(
         (e.state, e.source_kind.as_str(), e.webhook_id.as_str()),
@@ -121,6 +126,8 @@ async fn ack_commits_then_answers_202_with_the_entry_id() {
         "redrive_relay_stored_total 1",
         "redrive_entries{state=\"pending\"} 1",
         "redrive_relay_commit_seconds_sum",
+        "redrive_relay_moved_total 1",
+        "redrive_relay_inbox_backlog 0",
     ] {
         assert!(m.contains(line), "{line} missing from\n{m}");
     }
@@ -191,7 +198,7 @@ async fn verification_refuses_with_401_and_stores_nothing() {
         post("/hooks/tok", vec![("authorization", "Bearer t0ken!".into())]).await.unwrap().status(),
         401
     );
-    assert_eq!(count(&r.store()), 3, "only the three verified calls are stored");
+    assert_eq!(count(&r.store().await), 3, "only the three verified calls are stored");
     r.stop.send(true).unwrap();
 }
 
@@ -218,7 +225,7 @@ async fn limits_unknown_method_size_headers() {
     }
     assert_eq!(many.send().await.unwrap().status(), 431);
     assert_eq!(c.post(r.url("/hooks/orders")).body(vec![b'x'; 1000]).send().await.unwrap().status(), 202);
-    assert_eq!(count(&r.store()), 1);
+    assert_eq!(count(&r.store().await), 1);
     r.stop.send(true).unwrap();
 }
 
@@ -307,10 +314,10 @@ async fn proxy_passes_answers_through_and_stores_failures_before_answering() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    assert_eq!(count(&r.store()), 0, "a delivered call is not stored");
+    assert_eq!(count(&r.store().await), 0, "a delivered call is not stored");
     let down = c.post(r.url("/hooks/down")).body(r#"{"n":2}"#).send().await.unwrap();
     assert_eq!(down.status(), 503, "the target's answer comes back");
-    let store = r.store();
+    let store = r.store().await;
     let all = store.list(&Filter::default(), Order::NewestFirst, None, 10).unwrap();
     assert_eq!(all.len(), 1, "the failed call is in the queue");
     assert_eq!((all[0].status_code, all[0].next_attempt_at), (Some(503), None), "held for an operator");

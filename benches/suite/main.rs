@@ -8,11 +8,12 @@
 //!     cargo bench -- --only replay,console # some of them
 //!
 //! Size flags: --store-entries N, --console-entries N, --replay-entries N, --concurrency C,
-//! --rounds R, --genesys-seconds S, --failures N.
+//! --rounds R, --genesys-seconds S, --failures N, --relay-calls N, --relay-clients C.
 
 mod common;
 mod console;
 mod ingest;
+mod relay;
 mod replay;
 mod store;
 
@@ -20,7 +21,7 @@ use std::time::Instant;
 
 // The console first: its peak-RSS figure is only its own while the process has not yet held
 // the larger heaps of the others.
-const ALL: [&str; 4] = ["console", "replay", "ingest", "store"];
+const ALL: [&str; 5] = ["console", "replay", "ingest", "relay", "store"];
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
@@ -48,6 +49,7 @@ async fn main() {
         rows.extend(match *name {
             "replay" => replay::run(full).await,
             "ingest" => ingest::run().await,
+            "relay" => relay::run().await,
             "console" => console::run(full).await,
             "store" => tokio::task::spawn_blocking(move || store::run(full)).await.unwrap(),
             _ => unreachable!(),

@@ -84,8 +84,9 @@ fn webhook_names(store: &Store) -> eyre::Result<std::collections::HashMap<String
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
-    /// The entry's id (from `list`)
-    pub id: EntryId,
+    /// The entry's id (from `list`), or its source id (the `relay:…` id the relay answered
+    /// with, or a Genesys execution id)
+    pub id: String,
     /// The entry, its payload and attempts as one JSON object
     #[arg(long)]
     pub json: bool,
@@ -93,7 +94,19 @@ pub struct ShowArgs {
 
 pub fn show(ctx: &Ctx, a: ShowArgs) -> eyre::Result<ExitCode> {
     let store = ctx.open_existing()?;
-    let rec = store.record(a.id)?;
+    let id = match a.id.parse::<EntryId>() {
+        Ok(id) => id,
+        Err(_) => match store.find_by_source_id(&a.id)? {
+            Some(id) => id,
+            None => {
+                return Err(usage(format!(
+                    "no entry has the id or source id {:?} (a relay call waiting in the inbox moves into the store within a second while the relay runs)",
+                    sanitize(&a.id)
+                )));
+            }
+        },
+    };
+    let rec = store.record(id)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&EntryLine::full(&rec))?);
         return Ok(ExitCode::SUCCESS);

@@ -2,7 +2,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
@@ -13,7 +12,7 @@ use super::genesys::runtime;
 use super::retry::{engine, genesys, stop_signal};
 use crate::config::RelayMode;
 use crate::relay::Relay;
-use crate::relay::intake::{CommitStats, Intake, run_writer};
+use crate::relay::intake;
 use crate::worker::engine::RunMode;
 
 #[derive(Debug, Args)]
@@ -37,8 +36,7 @@ pub fn relay(ctx: &Ctx, a: RelayArgs) -> eyre::Result<ExitCode> {
              and the target's url in the config file (see assets/config.example.toml)",
         ));
     }
-    let mut store = ctx.open()?;
-    store.make_durable()?;
+    let store = ctx.open()?;
     let listen = a.listen.clone().unwrap_or_else(|| config.relay.listen.clone());
     let rt = runtime()?;
     rt.block_on(async move {
@@ -46,14 +44,11 @@ pub fn relay(ctx: &Ctx, a: RelayArgs) -> eyre::Result<ExitCode> {
             .await
             .wrap_err_with(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
-        let stats = Arc::new(CommitStats::default());
-        let (intake, rx) = Intake::new(config.relay.queue);
-        let writer_stats = stats.clone();
-        let writer = std::thread::Builder::new()
-            .name("redrive-intake".into())
-            .spawn(move || run_writer(store, rx, writer_stats))
-            .wrap_err("starting the intake writer")?;
+        let (intake, stats, threads) =
+            intake::start(&config.db, store, config.relay.queue, config.store.busy_timeout)
+                .wrap_err("opening the relay's inbox")?;
         let relay = Relay::new(&config, if a.no_store { None } else { Some(intake) }, stats);
+        let stop = stop_signal();
         let mut out = std::io::stdout();
         writeln!(out, "redrive relay listening on http://{addr}")?;
         for (id, w) in relay.webhooks() {
@@ -69,7 +64,6 @@ pub fn relay(ctx: &Ctx, a: RelayArgs) -> eyre::Result<ExitCode> {
             writeln!(out, "  /hooks/{id}  {mode}, {verify}")?;
         }
         out.flush()?;
-        let stop = stop_signal();
         let worker = if a.no_worker || a.no_store {
             None
         } else {
@@ -80,9 +74,9 @@ pub fn relay(ctx: &Ctx, a: RelayArgs) -> eyre::Result<ExitCode> {
         };
         relay.serve(listener, stop, Duration::from_secs(30)).await;
         eprintln!("relay: stopped accepting; flushing what was received");
-        // The last handle on the intake goes with the relay: the writer commits what is queued
-        // and ends.
-        tokio::task::spawn_blocking(move || writer.join()).await.ok();
+        // The last handle on the intake goes with the relay: the writer commits what is queued,
+        // the mover empties the inbox into the store, and both end.
+        tokio::task::spawn_blocking(move || threads.join()).await.ok();
         if let Some(w) = worker {
             w.await.ok();
         }

@@ -1,20 +1,23 @@
-//! Durable intake: requests are committed to the store by one thread in group commits (every
-//! request waiting when a commit starts goes into it, one fsync for all), and each caller is
-//! answered only once its commit is on disk. A bounded queue in front gives back-pressure.
+//! Durable intake: requests are committed to the relay's [`Inbox`] by one thread in group
+//! commits (every request waiting when a commit starts goes into it, one fsync for all), and
+//! each caller is answered only once its commit is on disk. A bounded queue in front gives
+//! back-pressure. A second thread, the mover, carries what the inbox holds into the store in
+//! large batches.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{EntryId, NewEntry, Store};
-use crate::time::now_ms;
+use super::inbox::{Inbox, SHARDS};
+use crate::store::{NewEntry, Store};
 
 /// A request to store, and where to say how it went.
 pub struct Item {
     pub entry: NewEntry,
-    pub reply: oneshot::Sender<Result<EntryId, String>>,
+    pub reply: oneshot::Sender<Result<(), String>>,
 }
 
 /// Why a request could not be queued.
@@ -29,10 +32,31 @@ pub enum Refused {
 /// Commit figures for `/metrics`.
 #[derive(Default)]
 pub struct CommitStats {
+    /// Inbox commits, the calls they held, and the time they took.
     pub commits: AtomicU64,
     pub entries: AtomicU64,
     pub micros_sum: AtomicU64,
     pub micros_max: AtomicU64,
+    /// Calls moved from the inbox into the store, and how many were left after the last move.
+    pub moved: AtomicU64,
+    pub backlog: AtomicU64,
+    /// Notified after each move (for whoever waits until the store has caught up).
+    pub moved_signal: tokio::sync::Notify,
+}
+
+impl CommitStats {
+    /// Wait until every call committed to the inbox so far has been moved into the store.
+    pub async fn caught_up(&self) {
+        loop {
+            let signal = self.moved_signal.notified();
+            tokio::pin!(signal);
+            signal.as_mut().enable();
+            if self.moved.load(Ordering::Relaxed) >= self.entries.load(Ordering::Relaxed) {
+                return;
+            }
+            signal.await;
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -50,7 +74,7 @@ impl Intake {
     }
 
     /// Queue `entry`; the answer comes once it is on disk.
-    pub fn submit(&self, entry: NewEntry) -> Result<oneshot::Receiver<Result<EntryId, String>>, Refused> {
+    pub fn submit(&self, entry: NewEntry) -> Result<oneshot::Receiver<Result<(), String>>, Refused> {
         let (reply, rx) = oneshot::channel();
         self.tx.try_send(Item { entry, reply }).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => Refused::Full,
@@ -65,41 +89,155 @@ impl Intake {
     }
 }
 
-/// The writer: runs until every [`Intake`] is dropped and the queue is empty (so a shutdown
-/// flushes what was accepted). The store should be durable (`synchronous = FULL`).
-pub fn run_writer(mut store: Store, mut rx: mpsc::Receiver<Item>, stats: Arc<CommitStats>) {
-    const MAX_BATCH: usize = 512;
-    while let Some(first) = rx.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(i) => batch.push(i),
-                Err(_) => break,
-            }
+/// A nudge from the writer to the mover: something was committed. Coalesced (a full channel
+/// already holds a nudge); the mover ends once the writer has ended and the inbox is empty.
+pub type Nudge = std_mpsc::SyncSender<()>;
+
+/// A nudge channel for [`run_writer`] and [`run_mover`].
+pub fn nudge() -> (Nudge, std_mpsc::Receiver<()>) {
+    std_mpsc::sync_channel(1)
+}
+
+/// The writer and mover threads of a running intake.
+pub struct Threads {
+    writers: Vec<std::thread::JoinHandle<()>>,
+    mover: std::thread::JoinHandle<()>,
+}
+
+impl Threads {
+    /// Wait until both have ended: once every [`Intake`] handle is gone, the writer commits
+    /// what is queued and the mover empties the inbox into the store.
+    pub fn join(self) {
+        for w in self.writers {
+            let _ = w.join();
         }
-        let entries: Vec<NewEntry> = batch.iter().map(|i| i.entry.clone()).collect();
+        let _ = self.mover.join();
+    }
+}
+
+/// Start the intake of the store at `db`: its inbox shards with a writer each, and the mover
+/// (which writes to `store`, made durable here: a call leaves the inbox only once the store's
+/// copy is on disk).
+pub fn start(
+    db: &std::path::Path,
+    mut store: Store,
+    queue: usize,
+    busy: Duration,
+) -> Result<(Intake, Arc<CommitStats>, Threads), crate::store::StoreError> {
+    store.make_durable()?;
+    let stats = Arc::new(CommitStats::default());
+    let (intake, rx) = Intake::new(queue);
+    let rx = Arc::new(Mutex::new(rx));
+    let (tx, nudges) = nudge();
+    let mut writers = Vec::new();
+    let mut shards = Vec::new();
+    for shard in 0..SHARDS {
+        let path = Inbox::path_for(db, shard);
+        let inbox = Inbox::open(&path, busy)?;
+        shards.push(Inbox::open(&path, busy)?);
+        let (rx, s, tx) = (rx.clone(), stats.clone(), tx.clone());
+        writers.push(
+            std::thread::Builder::new()
+                .name(format!("redrive-intake-{shard}"))
+                .spawn(move || run_writer(inbox, rx, s, tx))
+                .expect("spawning a thread"),
+        );
+    }
+    drop(tx);
+    let s = stats.clone();
+    let mover = std::thread::Builder::new()
+        .name("redrive-mover".into())
+        .spawn(move || run_mover(shards, store, nudges, s, 1000, Duration::from_secs(1)))
+        .expect("spawning a thread");
+    Ok((intake, stats, Threads { writers, mover }))
+}
+
+/// The queue's far end, shared by the writers: one waits for the next group while another
+/// commits its own.
+pub type SharedReceiver = Arc<Mutex<mpsc::Receiver<Item>>>;
+
+/// The writer: runs until every [`Intake`] is dropped and the queue is empty (so a shutdown
+/// flushes what was accepted), nudging the mover after each commit.
+pub fn run_writer(mut inbox: Inbox, rx: SharedReceiver, stats: Arc<CommitStats>, mover: Nudge) {
+    const MAX_BATCH: usize = 512;
+    loop {
+        let batch = {
+            let mut rx = rx.lock().expect("intake queue lock");
+            let Some(first) = rx.blocking_recv() else { return };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(i) => batch.push(i),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        let (entries, replies): (Vec<NewEntry>, Vec<_>) =
+            batch.into_iter().map(|i| (i.entry, i.reply)).unzip();
         let t = Instant::now();
-        let result = store.insert_batch(&entries, now_ms());
+        let result = inbox.append(&entries);
         let micros = t.elapsed().as_micros() as u64;
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.micros_sum.fetch_add(micros, Ordering::Relaxed);
         stats.micros_max.fetch_max(micros, Ordering::Relaxed);
-        match result {
-            Ok(report) => {
-                stats.entries.fetch_add(report.inserted.len() as u64, Ordering::Relaxed);
-                // Source ids are unique per request, so every entry was inserted, in order.
-                let mut ids = report.inserted.into_iter();
-                for item in batch {
-                    let r = ids.next().ok_or_else(|| "the store reported a duplicate request id".to_string());
-                    let _ = item.reply.send(r);
-                }
+        let answer = match result {
+            Ok(()) => {
+                stats.entries.fetch_add(entries.len() as u64, Ordering::Relaxed);
+                let _ = mover.try_send(());
+                Ok(())
             }
             Err(e) => {
                 tracing::error!(error = %e, "relay commit failed");
-                for item in batch {
-                    let _ = item.reply.send(Err(e.to_string()));
+                Err(e.to_string())
+            }
+        };
+        for reply in replies {
+            let _ = reply.send(answer.clone());
+        }
+    }
+}
+
+/// The mover: carries calls from the inbox into the store, `batch` per store commit, whenever
+/// nudged (and every `idle` otherwise, to pick up what an earlier run left). When the writer has
+/// ended it empties the inbox and returns. A store that cannot be written (locked by a long bulk
+/// operation, say) only delays the move: the calls wait in the inbox, on disk.
+pub fn run_mover(
+    mut shards: Vec<Inbox>,
+    mut store: Store,
+    nudges: std_mpsc::Receiver<()>,
+    stats: Arc<CommitStats>,
+    batch: usize,
+    idle: Duration,
+) {
+    loop {
+        let ended = matches!(nudges.recv_timeout(idle), Err(std_mpsc::RecvTimeoutError::Disconnected));
+        let mut failed = false;
+        let mut backlog = 0;
+        for inbox in &mut shards {
+            loop {
+                match inbox.move_into(&mut store, batch) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        stats.moved.fetch_add(n as u64, Ordering::Relaxed);
+                        stats.moved_signal.notify_waiters();
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "relay: moving calls into the store failed; they wait in the inbox");
+                        failed = true;
+                        break;
+                    }
                 }
             }
+            backlog += inbox.backlog().unwrap_or(0);
+        }
+        stats.backlog.store(backlog, Ordering::Relaxed);
+        if ended && !failed {
+            return;
+        }
+        if ended {
+            // The writer is gone: keep trying, with a pause, until the store takes them.
+            std::thread::park_timeout(idle);
         }
     }
 }
@@ -136,16 +274,26 @@ mod tests {
     }
 
     #[test]
-    fn every_queued_request_is_committed_and_answered_before_the_writer_ends() {
-        let (intake, rx) = Intake::new(100);
+    fn every_queued_request_is_committed_answered_and_moved_before_the_threads_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let (intake, stats, threads) =
+            start(&db, Store::open(&db, Default::default()).unwrap(), 100, Duration::from_secs(1)).unwrap();
         let replies: Vec<_> = (0..50).map(|i| intake.submit(entry(i)).unwrap()).collect();
         drop(intake);
-        let stats = Arc::new(CommitStats::default());
-        run_writer(Store::open_in_memory(Default::default()).unwrap(), rx, stats.clone());
-        let ids: Vec<EntryId> = replies.into_iter().map(|r| r.blocking_recv().unwrap().unwrap()).collect();
-        assert_eq!(ids.len(), 50);
-        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        threads.join();
+        for r in replies {
+            r.blocking_recv().unwrap().unwrap();
+        }
         assert_eq!(stats.entries.load(Ordering::Relaxed), 50);
         assert!(stats.commits.load(Ordering::Relaxed) < 50, "grouped");
+        assert_eq!(stats.moved.load(Ordering::Relaxed), 50);
+        assert_eq!(stats.backlog.load(Ordering::Relaxed), 0);
+        for shard in 0..SHARDS {
+            let inbox = Inbox::open(&Inbox::path_for(&db, shard), Duration::from_secs(1)).unwrap();
+            assert_eq!(inbox.backlog().unwrap(), 0);
+        }
+        let store = Store::open(&db, Default::default()).unwrap();
+        assert_eq!(store.count(&crate::store::Filter::default()).unwrap(), 50);
     }
 }

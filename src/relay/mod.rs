@@ -1,12 +1,14 @@
 //! `redrive relay`: the endpoint Genesys calls. Each call for a configured webhook is checked
-//! (signature or token), then either committed to the store before it is acknowledged (`ack`:
-//! the worker delivers it with the retry policy) or forwarded at once (`proxy`: the target's
+//! (signature or token), then either committed to disk before it is acknowledged (`ack`: into
+//! the relay's [`inbox`], from which it moves into the store; the worker delivers it with the
+//! retry policy) or forwarded at once (`proxy`: the target's
 //! answer goes back, and a failed call is stored first so an operator can replay it).
 //!
 //! Served by hyper directly (not `axum::serve`) for what a public endpoint needs: a deadline on
 //! the request head (slow clients are cut off), caps on header count and size, and a graceful
 //! stop that finishes the calls in progress and flushes the intake.
 
+pub mod inbox;
 pub mod intake;
 pub mod verify;
 
@@ -174,8 +176,11 @@ fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 /// A unique id for a received call (the entry's source id).
+/// A unique id for a received call: the time first, so ids sort by arrival and each insert
+/// lands at the end of the source-id index instead of on a random page of it (a third of the
+/// store's time per call at 100,000 entries), then 64 random bits.
 fn request_id() -> String {
-    format!("relay:{:016x}{:016x}", rand::random::<u64>(), rand::random::<u64>())
+    format!("relay:{:012x}{:016x}", now_ms(), rand::random::<u64>())
 }
 
 /// What was received besides the body, kept beside the entry for inspection (credentials and
@@ -250,7 +255,7 @@ async fn hook(
     }
 }
 
-/// Commit, then answer 202 with the entry id.
+/// Commit to the inbox, then answer 202 with the call's id (its entry's source id in the store).
 async fn ack(
     s: &Shared,
     webhook: &str,
@@ -261,12 +266,18 @@ async fn ack(
     content_type: Option<String>,
 ) -> Response {
     let Some(intake) = &s.intake else {
-        return (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], "{\"id\":0}\n")
+        return (
+            StatusCode::ACCEPTED,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"id\":\"relay:none\"}\n",
+        )
             .into_response();
     };
     let now = now_ms();
+    let id = request_id();
+    let answer = format!("{{\"id\":\"{id}\"}}\n");
     let entry = NewEntry {
-        source_id: request_id(),
+        source_id: id,
         webhook_id: webhook.to_string(),
         source_kind: "relay".into(),
         payload: body.to_vec(),
@@ -278,15 +289,14 @@ async fn ack(
         next_attempt_at: Some(now),
         execution_data: Some(envelope(method, uri, headers)),
     };
-    store(s, intake, entry, |id| {
-        (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], format!("{{\"id\":{id}}}\n"))
-            .into_response()
+    store(s, intake, entry, || {
+        (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], answer).into_response()
     })
     .await
 }
 
-/// Queue `entry`, wait until it is on disk, then answer with `ok(id)`.
-async fn store(s: &Shared, intake: &Intake, entry: NewEntry, ok: impl FnOnce(i64) -> Response) -> Response {
+/// Queue `entry`, wait until it is on disk (in the inbox), then answer with `ok()`.
+async fn store(s: &Shared, intake: &Intake, entry: NewEntry, ok: impl FnOnce() -> Response) -> Response {
     let busy = || {
         let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "the relay is busy writing to disk; try again");
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -300,9 +310,9 @@ async fn store(s: &Shared, intake: &Intake, entry: NewEntry, ok: impl FnOnce(i64
         }
     };
     match rx.await {
-        Ok(Ok(id)) => {
+        Ok(Ok(())) => {
             s.metrics.stored.fetch_add(1, Ordering::Relaxed);
-            ok(id)
+            ok()
         }
         Ok(Err(e)) => {
             tracing::error!(error = %e, "relay: could not store a call");
@@ -387,7 +397,7 @@ async fn proxy(
         next_attempt_at: None,
         execution_data: Some(envelope(method, uri, headers)),
     };
-    store(s, intake, entry, move |_| answer).await
+    store(s, intake, entry, move || answer).await
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
@@ -402,7 +412,12 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
         );
     };
     metric("received_total", "counter", "Calls received on /hooks/.", g(&m.received).to_string());
-    metric("stored_total", "counter", "Calls committed to the store.", g(&m.stored).to_string());
+    metric(
+        "stored_total",
+        "counter",
+        "Calls committed to disk (the inbox) and answered.",
+        g(&m.stored).to_string(),
+    );
     metric("forwarded_total", "counter", "Proxy calls the target answered.", g(&m.forwarded).to_string());
     metric(
         "failed_total",
@@ -422,7 +437,14 @@ async fn metrics(State(s): State<Arc<Shared>>) -> Response {
         "Calls waiting for the disk.",
         s.intake.as_ref().map(|i| i.depth()).unwrap_or(0).to_string(),
     );
-    metric("commits_total", "counter", "Group commits.", g(&c.commits).to_string());
+    metric("commits_total", "counter", "Group commits to the inbox.", g(&c.commits).to_string());
+    metric("moved_total", "counter", "Calls moved from the inbox into the store.", g(&c.moved).to_string());
+    metric(
+        "inbox_backlog",
+        "gauge",
+        "Calls on disk in the inbox, not yet moved into the store (as of the last move).",
+        g(&c.backlog).to_string(),
+    );
     metric(
         "commit_seconds_sum",
         "counter",

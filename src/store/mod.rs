@@ -184,13 +184,13 @@ impl Store {
         &self.path
     }
 
-    /// Why writes are refused, when the store is read-only.
     /// Make every commit on this connection durable before it returns (`synchronous = FULL`:
     /// an fsync per commit), for a writer that acknowledges what it stored (the relay).
     pub fn make_durable(&mut self) -> Result<()> {
         self.conn.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))
     }
 
+    /// Why writes are refused, when the store is read-only.
     pub fn read_only_reason(&self) -> Option<&str> {
         self.read_only.as_deref()
     }
