@@ -439,15 +439,21 @@ fn query(s: &Shared, call: &Call) -> Answer {
     let order = &st.by_start;
     let first = order.partition_point(|&i| st.org.instances[i].start < lo);
     let last = order.partition_point(|&i| st.org.instances[i].start < hi);
-    let mut matched: Vec<&super::org::SimInstance> = order[first..last.max(first)]
+    let mut matched: Vec<((u64, usize), &super::org::SimInstance)> = order[first..last.max(first)]
         .iter()
-        .map(|&i| &st.org.instances[i])
-        .filter(|inst| groups.iter().all(|g| group_holds(g, inst)))
+        .map(|&i| (i, &st.org.instances[i]))
+        .filter(|(_, inst)| groups.iter().all(|g| group_holds(g, inst)))
+        .map(|(i, inst)| ((fnv(&inst.instance.id), i), inst))
         .collect();
     let total = matched.len();
-    // "Not guaranteed to be the most recent ones": a stable order unrelated to time.
-    matched.sort_by_key(|i| fnv(&i.instance.id));
-    let entities: Vec<FlowInstance> = matched.iter().take(size).map(|i| i.instance.clone()).collect();
+    // "Not guaranteed to be the most recent ones": a stable order unrelated to time. Only the
+    // page is put in order (a window can match a hundred thousand instances).
+    if matched.len() > size {
+        matched.select_nth_unstable_by_key(size, |&(h, _)| h);
+        matched.truncate(size);
+    }
+    matched.sort_unstable_by_key(|&(h, _)| h);
+    let entities: Vec<FlowInstance> = matched.iter().map(|(_, i)| i.instance.clone()).collect();
     json_answer(
         StatusCode::OK,
         &PagedListing {
