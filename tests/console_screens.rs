@@ -172,6 +172,31 @@ fn bulk_job_in_progress() {
 }
 
 #[test]
+fn a_stalled_job_says_it_waits_instead_of_an_eta() {
+    let mut s = loaded(160, 48);
+    s.update(WorkerEvent::JobStarted { total: 372, label: "retry 372".into(), skipped: 0 }.into());
+    let progress = Progress {
+        total: 372,
+        attempts: 250,
+        delivered: 250,
+        rate: 90.0,
+        eta_secs: Some(1.4),
+        ..Default::default()
+    };
+    s.update(WorkerEvent::JobProgress(progress).into());
+    s.update(WorkerEvent::Engine { rate: 300.0, attempts: 250 }.into());
+    assert!(screen(&s).contains("ETA 1s"), "{}", screen(&s));
+    // The engine has rested for a second with the API budget used up.
+    s.update(WorkerEvent::Budget { remaining: 0, limit: 300 }.into());
+    s.update(WorkerEvent::Engine { rate: 0.0, attempts: 250 }.into());
+    let text = screen(&s);
+    assert!(text.contains("waiting for the API budget") && !text.contains("ETA"), "{text}");
+    s.update(WorkerEvent::Budget { remaining: 120, limit: 300 }.into());
+    let text = screen(&s);
+    assert!(text.contains("· waiting · x cancels") && !text.contains("API budget"), "{text}");
+}
+
+#[test]
 fn help_overlay() {
     both("help", |w, h| {
         let mut s = loaded(w, h);

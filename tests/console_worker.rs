@@ -167,6 +167,19 @@ async fn cancelling_a_job_holds_what_was_not_attempted() {
         .await
         .unwrap();
     wait_for(&mut svc.events, |e| matches!(e, WorkerEvent::Breaker { .. }).then_some(())).await;
+    // The job stalls behind the open breaker. What it did before the stall still reaches the
+    // screen, and the rate falls to zero instead of keeping its last value (reports run on a
+    // clock, not on outcomes).
+    let reported = wait_for(&mut svc.events, |e| match e {
+        WorkerEvent::JobProgress(p) if p.done() > 0 => Some(p.done()),
+        _ => None,
+    })
+    .await;
+    assert!(reported > 0);
+    wait_for(&mut svc.events, |e| {
+        matches!(e, WorkerEvent::Engine { rate, .. } if *rate == 0.0).then_some(())
+    })
+    .await;
     cmd.send(service::Command::CancelJob).await.unwrap();
     let p = wait_for(&mut svc.events, |e| match e {
         WorkerEvent::JobDone { progress, cancelled: true } => Some(progress.clone()),

@@ -97,7 +97,17 @@ pub fn message(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         let p = &j.progress;
         let done = p.done();
         let ratio = if p.total == 0 { 0.0 } else { (done as f64 / p.total as f64).clamp(0.0, 1.0) };
-        let eta = p.eta_secs.map(|e| format!(" ETA {}", humanize((e * 1000.0) as i64))).unwrap_or_default();
+        // An average since the start says nothing once the job has stalled (the rest waits
+        // for the API budget, an open breaker or a target's limit): say it waits instead of
+        // giving an ETA that keeps saying a second.
+        let stalled = done > 0 && done < p.total && s.engine_rate < 0.5;
+        let eta = if stalled && s.budget.is_some_and(|(left, _)| left == 0) {
+            " · waiting for the API budget".to_string()
+        } else if stalled {
+            " · waiting".to_string()
+        } else {
+            p.eta_secs.map(|e| format!(" ETA {}", humanize((e * 1000.0) as i64))).unwrap_or_default()
+        };
         let label = format!(
             "{} · {}/{} · ok {} · again {} · dead {} · {:.0}/s{eta} · x cancels",
             j.label,

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -278,7 +279,6 @@ struct Job {
     remaining: HashSet<EntryId>,
     progress: Progress,
     started: Instant,
-    last_sent: Instant,
 }
 
 struct StoreThread {
@@ -378,7 +378,6 @@ impl StoreThread {
                     remaining: HashSet::new(),
                     progress: Progress::default(),
                     started: Instant::now(),
-                    last_sent: Instant::now(),
                 });
                 job.remaining.extend(report.ids.iter().copied());
                 job.progress.total += report.changed;
@@ -627,6 +626,64 @@ async fn budget_ticker(
     }
 }
 
+/// What the engine has done since the ticker last looked.
+#[derive(Default)]
+struct Activity {
+    attempts: AtomicU64,
+    changed: AtomicBool,
+}
+
+/// Reports on a clock, not per outcome (trailing edge: a burst of outcomes followed by a quiet
+/// spell still reaches the screen): every 100 ms the bulk job's progress if it moved; every
+/// 500 ms `Changed` if outcomes were stored; every second the engine's rate over that second
+/// (sent when it changes, so it drops to 0 when the engine rests).
+async fn activity_ticker(
+    activity: Arc<Activity>,
+    job: Arc<Mutex<Option<Job>>>,
+    mut stop: watch::Receiver<bool>,
+    events: mpsc::UnboundedSender<WorkerEvent>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut ticks, mut job_sent, mut rate_sent) = (0u64, None::<u64>, None::<u64>);
+    let mut last = (Instant::now(), 0u64);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        ticks += 1;
+        let mut out = Vec::new();
+        if let Some(j) = job.lock().expect("job lock").as_ref() {
+            let done = j.progress.done();
+            if job_sent != Some(done) {
+                job_sent = Some(done);
+                out.push(WorkerEvent::JobProgress(j.progress.clone()));
+            }
+        } else {
+            job_sent = None;
+        }
+        if ticks % 5 == 0 && activity.changed.swap(false, Ordering::Relaxed) {
+            out.push(WorkerEvent::Changed);
+        }
+        if ticks % 10 == 0 {
+            let now = Instant::now();
+            let attempts = activity.attempts.load(Ordering::Relaxed);
+            let rate = (attempts - last.1) as f64 / now.duration_since(last.0).as_secs_f64();
+            last = (now, attempts);
+            if rate_sent != Some(rate.round() as u64) {
+                rate_sent = Some(rate.round() as u64);
+                out.push(WorkerEvent::Engine { rate, attempts });
+            }
+        }
+        for ev in out {
+            if events.send(ev).is_err() {
+                return;
+            }
+        }
+    }
+}
+
 /// The retry engine, forever, telling the console about the bulk job it watches.
 async fn run_engine(
     config: Config,
@@ -643,79 +700,65 @@ async fn run_engine(
     // are cut off and their leases released (their entries are retried later, at least once).
     let cfg = EngineConfig { stop_grace: Duration::from_secs(3), ..EngineConfig::new(config.retry.clone()) };
     let mut engine = Engine::new(store, cfg, sender, routes);
-    let mut last_changed = Instant::now();
-    let mut last_rate = (Instant::now(), 0u64);
-    let mut attempts = 0u64;
+    // What the engine did is reported by a ticker (trailing edge): a burst of outcomes just
+    // after a report, followed by a quiet spell, must still reach the screen, and the rate must
+    // fall to zero when nothing happens.
+    let activity = Arc::new(Activity::default());
+    tokio::spawn(activity_ticker(activity.clone(), job.clone(), stop.clone(), events.clone()));
     let result = engine
-        .run(RunMode::Forever, stop, |ev| {
-            let now = Instant::now();
-            match ev {
-                Event::Attempted { id, outcome, .. } => {
-                    attempts += 1;
-                    let mut guard = job.lock().expect("job lock");
-                    if let Some(j) = guard.as_mut()
-                        && outcome != AttemptOutcome::LeaseLost
-                        && j.remaining.remove(&id)
-                    {
-                        match outcome {
-                            AttemptOutcome::Delivered => j.progress.delivered += 1,
-                            AttemptOutcome::RetryAt(_) => j.progress.rescheduled += 1,
-                            AttemptOutcome::Dead => j.progress.dead += 1,
-                            AttemptOutcome::LeaseLost => {}
-                        }
-                        j.progress.attempts += 1;
-                        let secs = j.started.elapsed().as_secs_f64().max(0.001);
-                        j.progress.rate = j.progress.done() as f64 / secs;
-                        let left = j.progress.total.saturating_sub(j.progress.done());
-                        j.progress.eta_secs = (j.progress.rate > 0.0).then(|| left as f64 / j.progress.rate);
-                        if j.remaining.is_empty() {
-                            let progress = j.progress.clone();
-                            *guard = None;
-                            let _ = events.send(WorkerEvent::JobDone { progress, cancelled: false });
-                            let _ = events.send(WorkerEvent::Changed);
-                            last_changed = now;
-                        } else if now.duration_since(j.last_sent) >= Duration::from_millis(100) {
-                            j.last_sent = now;
-                            let _ = events.send(WorkerEvent::JobProgress(j.progress.clone()));
-                        }
+        .run(RunMode::Forever, stop, |ev| match ev {
+            Event::Attempted { id, outcome, .. } => {
+                activity.attempts.fetch_add(1, Ordering::Relaxed);
+                activity.changed.store(true, Ordering::Relaxed);
+                let mut guard = job.lock().expect("job lock");
+                if let Some(j) = guard.as_mut()
+                    && outcome != AttemptOutcome::LeaseLost
+                    && j.remaining.remove(&id)
+                {
+                    match outcome {
+                        AttemptOutcome::Delivered => j.progress.delivered += 1,
+                        AttemptOutcome::RetryAt(_) => j.progress.rescheduled += 1,
+                        AttemptOutcome::Dead => j.progress.dead += 1,
+                        AttemptOutcome::LeaseLost => {}
+                    }
+                    j.progress.attempts += 1;
+                    let secs = j.started.elapsed().as_secs_f64().max(0.001);
+                    j.progress.rate = j.progress.done() as f64 / secs;
+                    let left = j.progress.total.saturating_sub(j.progress.done());
+                    j.progress.eta_secs = (j.progress.rate > 0.0).then(|| left as f64 / j.progress.rate);
+                    if j.remaining.is_empty() {
+                        let progress = j.progress.clone();
+                        *guard = None;
+                        let _ = events.send(WorkerEvent::JobDone { progress, cancelled: false });
+                        let _ = events.send(WorkerEvent::Changed);
                     }
                 }
-                Event::Held { id, .. } => {
-                    let mut guard = job.lock().expect("job lock");
-                    if let Some(j) = guard.as_mut()
-                        && j.remaining.remove(&id)
-                    {
-                        j.progress.held += 1;
-                        if j.remaining.is_empty() {
-                            let progress = j.progress.clone();
-                            *guard = None;
-                            let _ = events.send(WorkerEvent::JobDone { progress, cancelled: false });
-                        }
+            }
+            Event::Held { id, .. } => {
+                let mut guard = job.lock().expect("job lock");
+                if let Some(j) = guard.as_mut()
+                    && j.remaining.remove(&id)
+                {
+                    j.progress.held += 1;
+                    if j.remaining.is_empty() {
+                        let progress = j.progress.clone();
+                        *guard = None;
+                        let _ = events.send(WorkerEvent::JobDone { progress, cancelled: false });
                     }
                 }
-                Event::Breaker { target, state } => {
-                    let _ =
-                        events.send(WorkerEvent::Breaker { target: sanitize(&target).into_owned(), state });
-                }
-                Event::Paused { webhook, reason } => {
-                    let _ = events.send(WorkerEvent::Info(format!(
-                        "paused webhook {}: {}",
-                        sanitize(&webhook),
-                        truncate(&sanitize(&reason), 120)
-                    )));
-                    let _ = events.send(WorkerEvent::Changed);
-                }
-                Event::Progress(_) => {}
             }
-            if now.duration_since(last_rate.0) >= Duration::from_secs(1) {
-                let rate = (attempts - last_rate.1) as f64 / now.duration_since(last_rate.0).as_secs_f64();
-                last_rate = (now, attempts);
-                let _ = events.send(WorkerEvent::Engine { rate, attempts });
+            Event::Breaker { target, state } => {
+                let _ = events.send(WorkerEvent::Breaker { target: sanitize(&target).into_owned(), state });
             }
-            if now.duration_since(last_changed) >= Duration::from_millis(500) {
-                last_changed = now;
+            Event::Paused { webhook, reason } => {
+                let _ = events.send(WorkerEvent::Info(format!(
+                    "paused webhook {}: {}",
+                    sanitize(&webhook),
+                    truncate(&sanitize(&reason), 120)
+                )));
                 let _ = events.send(WorkerEvent::Changed);
             }
+            Event::Progress(_) => {}
         })
         .await;
     if let Err(e) = result {
