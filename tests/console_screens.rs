@@ -184,16 +184,28 @@ fn a_stalled_job_says_it_waits_instead_of_an_eta() {
         ..Default::default()
     };
     s.update(WorkerEvent::JobProgress(progress).into());
-    s.update(WorkerEvent::Engine { rate: 300.0, attempts: 250 }.into());
+    s.update(Action::Tick(NOW + 1_000));
     assert!(screen(&s).contains("ETA 1s"), "{}", screen(&s));
-    // The engine has rested for a second with the API budget used up.
+    // Nothing done for 1.5 s, with the API budget used up.
     s.update(WorkerEvent::Budget { remaining: 0, limit: 300 }.into());
-    s.update(WorkerEvent::Engine { rate: 0.0, attempts: 250 }.into());
+    s.update(Action::Tick(NOW + 1_600));
     let text = screen(&s);
-    assert!(text.contains("waiting for the API budget") && !text.contains("ETA"), "{text}");
+    assert!(text.contains("dead 0 · waiting for the API budget · x cancels"), "{text}");
+    assert!(!text.contains("ETA") && !text.contains("90/s"), "no rate or ETA from before: {text}");
     s.update(WorkerEvent::Budget { remaining: 120, limit: 300 }.into());
     let text = screen(&s);
-    assert!(text.contains("· waiting · x cancels") && !text.contains("API budget"), "{text}");
+    assert!(text.contains("dead 0 · waiting · x cancels") && !text.contains("API budget"), "{text}");
+    // It moves again: an ETA again.
+    let progress = Progress {
+        total: 372,
+        attempts: 260,
+        delivered: 260,
+        rate: 80.0,
+        eta_secs: Some(1.4),
+        ..Default::default()
+    };
+    s.update(WorkerEvent::JobProgress(progress).into());
+    assert!(screen(&s).contains("80/s ETA 1s"), "{}", screen(&s));
 }
 
 #[test]

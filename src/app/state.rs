@@ -129,6 +129,16 @@ pub struct Confirm {
 pub struct Job {
     pub label: String,
     pub progress: Progress,
+    /// When the job last moved (started, or an entry done): a job still for a while waits.
+    pub moved_at: Millis,
+}
+
+impl Job {
+    /// Nothing done for 1.5 s while entries remain (they wait for the API budget, an open
+    /// breaker or a target's limit).
+    pub fn stalled(&self, now: Millis) -> bool {
+        self.progress.done() < self.progress.total && now - self.moved_at >= 1_500
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -859,11 +869,14 @@ impl AppState {
                     return vec![];
                 }
                 let progress = self.job.take().map(|j| j.progress).unwrap_or_default();
-                self.job = Some(Job { label, progress: Progress { total, ..progress } });
+                self.job = Some(Job { label, progress: Progress { total, ..progress }, moved_at: self.now });
                 vec![]
             }
             WorkerEvent::JobProgress(p) => {
                 if let Some(j) = &mut self.job {
+                    if p.done() != j.progress.done() {
+                        j.moved_at = self.now;
+                    }
                     j.progress = p;
                 }
                 vec![]

@@ -59,16 +59,23 @@ pub fn status(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if let Some(why) = &s.read_only {
         spans.push(Span::styled(format!(" │ READ-ONLY: {why}"), t.error()));
     }
-    match &s.poll {
-        PollState::Never => {}
-        PollState::Running => spans.push(Span::raw(format!(" │ polling {}", spinner(s)))),
+    // The poll's summary is the one part that can be long: it shows when the rest leaves room
+    // for it (the budget, the worker and open breakers always show), else just the time.
+    let poll: Vec<Span> = match &s.poll {
+        PollState::Never => vec![],
+        PollState::Running => vec![Span::raw(format!(" │ polling {}", spinner(s)))],
         PollState::Done { at, summary } => {
-            spans.push(Span::raw(format!(" │ polled {} ago: {summary}", humanize(s.now - at))))
+            let ago = humanize(s.now - at);
+            vec![
+                Span::raw(format!(" │ polled {ago} ago: {summary}")),
+                Span::raw(format!(" │ polled {ago} ago")),
+            ]
         }
         PollState::Failed { at, .. } => {
-            spans.push(Span::styled(format!(" │ poll failed {} ago", humanize(s.now - at)), t.error()))
+            vec![Span::styled(format!(" │ poll failed {} ago", humanize(s.now - at)), t.error())]
         }
-    }
+    };
+    let poll_at = spans.len();
     if let Some((left, limit)) = s.budget {
         spans.push(Span::raw(format!(" │ API {left}/{limit} per min")));
     }
@@ -86,6 +93,10 @@ pub fn status(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     if s.queue.loading {
         spans.push(Span::raw(format!(" {}", spinner(s))));
     }
+    let room = (area.width as usize).saturating_sub(spans.iter().map(Span::width).sum());
+    if let Some(p) = poll.into_iter().find(|p| p.width() <= room) {
+        spans.insert(poll_at, p);
+    }
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(t.dim().patch(ratatui::style::Style::new())),
         area,
@@ -97,26 +108,25 @@ pub fn message(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         let p = &j.progress;
         let done = p.done();
         let ratio = if p.total == 0 { 0.0 } else { (done as f64 / p.total as f64).clamp(0.0, 1.0) };
-        // An average since the start says nothing once the job has stalled (the rest waits
-        // for the API budget, an open breaker or a target's limit): say it waits instead of
-        // giving an ETA that keeps saying a second.
-        let stalled = done > 0 && done < p.total && s.engine_rate < 0.5;
-        let eta = if stalled && s.budget.is_some_and(|(left, _)| left == 0) {
-            " · waiting for the API budget".to_string()
-        } else if stalled {
-            " · waiting".to_string()
+        // A job that has stopped moving (the rest waits for the API budget, an open breaker or
+        // a target's limit) says so instead of showing a rate and an ETA from before it stopped.
+        let pace = if j.stalled(s.now) && s.budget.is_some_and(|(left, _)| left == 0) {
+            "waiting for the API budget".to_string()
+        } else if j.stalled(s.now) {
+            "waiting".to_string()
         } else {
-            p.eta_secs.map(|e| format!(" ETA {}", humanize((e * 1000.0) as i64))).unwrap_or_default()
+            let eta =
+                p.eta_secs.map(|e| format!(" ETA {}", humanize((e * 1000.0) as i64))).unwrap_or_default();
+            format!("{:.0}/s{eta}", p.rate)
         };
         let label = format!(
-            "{} · {}/{} · ok {} · again {} · dead {} · {:.0}/s{eta} · x cancels",
+            "{} · {}/{} · ok {} · again {} · dead {} · {pace} · x cancels",
             j.label,
             thousands(done),
             thousands(p.total),
             thousands(p.delivered),
             thousands(p.rescheduled),
             thousands(p.dead),
-            p.rate
         );
         let [g] = Layout::horizontal([Constraint::Fill(1)]).areas(area);
         f.render_widget(Gauge::default().gauge_style(t.ok()).ratio(ratio).label(label), g);

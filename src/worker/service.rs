@@ -278,7 +278,39 @@ impl Service {
 struct Job {
     remaining: HashSet<EntryId>,
     progress: Progress,
-    started: Instant,
+    /// (when, entries done) about every 100 ms over the last two seconds: the rate and ETA
+    /// come from this recent window, not from the average since the start (a job whose first
+    /// half went direct and fast and whose rest waits for the API budget is not a second from
+    /// done).
+    samples: std::collections::VecDeque<(Instant, u64)>,
+}
+
+impl Job {
+    const WINDOW: Duration = Duration::from_secs(2);
+
+    fn new() -> Job {
+        Job {
+            remaining: HashSet::new(),
+            progress: Progress::default(),
+            samples: std::collections::VecDeque::from([(Instant::now(), 0)]),
+        }
+    }
+
+    /// Note an entry done at `now`, and update the rate and ETA.
+    fn moved(&mut self, now: Instant) {
+        let done = self.progress.done();
+        if self.samples.back().is_none_or(|(t, _)| now.duration_since(*t) >= Duration::from_millis(100)) {
+            self.samples.push_back((now, done));
+        }
+        while self.samples.len() > 2 && self.samples[1].0 + Self::WINDOW <= now {
+            self.samples.pop_front();
+        }
+        let (t0, d0) = self.samples[0];
+        let secs = now.duration_since(t0).as_secs_f64().max(0.001);
+        self.progress.rate = done.saturating_sub(d0) as f64 / secs;
+        let left = self.progress.total.saturating_sub(done);
+        self.progress.eta_secs = (self.progress.rate > 0.0).then(|| left as f64 / self.progress.rate);
+    }
 }
 
 struct StoreThread {
@@ -374,11 +406,7 @@ impl StoreThread {
                     self.store.retry_now(&selection, force, &self.config.operator, now_ms()).map_err(e)?;
                 let skipped: u64 = report.skipped.values().sum();
                 let mut guard = self.job.lock().expect("job lock");
-                let job = guard.get_or_insert_with(|| Job {
-                    remaining: HashSet::new(),
-                    progress: Progress::default(),
-                    started: Instant::now(),
-                });
+                let job = guard.get_or_insert_with(Job::new);
                 job.remaining.extend(report.ids.iter().copied());
                 job.progress.total += report.changed;
                 let total = job.progress.total;
@@ -635,8 +663,8 @@ struct Activity {
 
 /// Reports on a clock, not per outcome (trailing edge: a burst of outcomes followed by a quiet
 /// spell still reaches the screen): every 100 ms the bulk job's progress if it moved; every
-/// 500 ms `Changed` if outcomes were stored; every second the engine's rate over that second
-/// (sent when it changes, so it drops to 0 when the engine rests).
+/// 500 ms `Changed` if outcomes were stored, and the engine's rate over those 500 ms (sent when
+/// it changes, so it drops to 0 when the engine rests).
 async fn activity_ticker(
     activity: Arc<Activity>,
     job: Arc<Mutex<Option<Job>>>,
@@ -666,7 +694,7 @@ async fn activity_ticker(
         if ticks % 5 == 0 && activity.changed.swap(false, Ordering::Relaxed) {
             out.push(WorkerEvent::Changed);
         }
-        if ticks % 10 == 0 {
+        if ticks % 5 == 0 {
             let now = Instant::now();
             let attempts = activity.attempts.load(Ordering::Relaxed);
             let rate = (attempts - last.1) as f64 / now.duration_since(last.0).as_secs_f64();
@@ -722,10 +750,7 @@ async fn run_engine(
                         AttemptOutcome::LeaseLost => {}
                     }
                     j.progress.attempts += 1;
-                    let secs = j.started.elapsed().as_secs_f64().max(0.001);
-                    j.progress.rate = j.progress.done() as f64 / secs;
-                    let left = j.progress.total.saturating_sub(j.progress.done());
-                    j.progress.eta_secs = (j.progress.rate > 0.0).then(|| left as f64 / j.progress.rate);
+                    j.moved(Instant::now());
                     if j.remaining.is_empty() {
                         let progress = j.progress.clone();
                         *guard = None;
@@ -764,5 +789,29 @@ async fn run_engine(
     if let Err(e) = result {
         let _ = events
             .send(WorkerEvent::Error(format!("the retry engine stopped: {}", sanitize(&e.to_string()))));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_jobs_rate_and_eta_come_from_the_last_seconds_not_the_start() {
+        let t0 = Instant::now();
+        let mut j = Job::new();
+        j.samples = std::collections::VecDeque::from([(t0, 0)]);
+        j.progress.total = 200;
+        // 100 entries in the first second (direct targets)...
+        for i in 1..=100u64 {
+            j.progress.delivered = i;
+            j.moved(t0 + Duration::from_millis(10 * i));
+        }
+        assert!(j.progress.rate > 80.0, "{}", j.progress.rate);
+        // ...then one more after 20 s (the rest waits for the API budget).
+        j.progress.delivered = 101;
+        j.moved(t0 + Duration::from_secs(20));
+        assert!(j.progress.rate < 0.1, "{}", j.progress.rate);
+        assert!(j.progress.eta_secs.unwrap() > 600.0, "{:?}", j.progress.eta_secs);
     }
 }
