@@ -188,6 +188,18 @@ fn list_show_and_stats_print_tables_json_and_never_escape_sequences() {
     let out = e.run(&["show", "1", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["history"][0]["status_code"], 503);
+    // By source id too (what the relay answers with).
+    let out = e.run(&["show", "plain", "--json"]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["source_id"], "plain");
+    let out = e.run(&["show", "relay:nope"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        text(&out.stderr).contains("no entry has the id or source id \"relay:nope\""),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = e.run(&["stats", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
