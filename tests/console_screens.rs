@@ -209,6 +209,16 @@ fn a_stalled_job_says_it_waits_instead_of_an_eta() {
 }
 
 #[test]
+fn an_engine_that_died_is_shown_as_stopped_not_idle() {
+    let mut s = loaded(160, 48);
+    assert!(screen(&s).contains("worker idle"));
+    s.update(WorkerEvent::EngineStopped("the retry engine stopped on an internal error".into()).into());
+    let text = screen(&s);
+    assert!(text.contains("worker stopped") && !text.contains("worker idle"), "{text}");
+    assert!(text.contains("the retry engine stopped on an internal error"), "{text}");
+}
+
+#[test]
 fn help_overlay() {
     both("help", |w, h| {
         let mut s = loaded(w, h);

@@ -174,6 +174,8 @@ pub struct AppState {
     pub budget: Option<(usize, usize)>,
     pub engine_rate: f64,
     pub engine_attempts: u64,
+    /// The engine died (a bug); the status bar says so until a restart.
+    pub engine_stopped: bool,
     pub breakers: BTreeMap<String, BreakerState>,
     pub job: Option<Job>,
     pub messages: VecDeque<Message>,
@@ -213,6 +215,7 @@ impl AppState {
             budget: None,
             engine_rate: 0.0,
             engine_attempts: 0,
+            engine_stopped: false,
             breakers: BTreeMap::new(),
             job: None,
             messages: VecDeque::new(),
@@ -909,6 +912,12 @@ impl AppState {
             }
             WorkerEvent::GenesysHealth(e) => {
                 self.genesys_error = e;
+                vec![]
+            }
+            WorkerEvent::EngineStopped(why) => {
+                self.engine_stopped = true;
+                self.engine_rate = 0.0;
+                self.error(why);
                 vec![]
             }
             WorkerEvent::Budget { remaining, limit } => {

@@ -153,12 +153,29 @@ async fn run_console(
     state.db_label = db_label;
     let commands = svc.commands.clone();
     let mut terminal = ratatui::try_init().wrap_err("setting up the terminal")?;
+    restore_only_for_this_thread();
     let result = console::run(&mut terminal, &mut state, &commands, &mut svc.events, &mut RealHost).await;
     ratatui::restore();
     eprintln!("redrive: stopping the worker (calls in flight finish or are released)…");
     svc.shutdown().await;
     result.wrap_err("the console stopped")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Let a panic restore the terminal only when it happens on this thread (the console's). A
+/// panic in a background task is caught by its runtime (the worker reports the engine's as a
+/// message); restoring the terminal then, under a console that keeps drawing, would leave the
+/// screen garbled. Such panics go to the log.
+fn restore_only_for_this_thread() {
+    let console = std::thread::current().id();
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == console {
+            hook(info);
+        } else {
+            tracing::error!(panic = %info, "a background task panicked");
+        }
+    }));
 }
 
 /// The real terminal: crossterm's event stream, and `$VISUAL` / `$EDITOR` (default `vi`).
@@ -179,7 +196,11 @@ impl Host<ratatui::backend::CrosstermBackend<io::Stdout>> for RealHost {
             .arg("redrive-editor")
             .arg(path)
             .status();
-        *terminal = ratatui::try_init()?;
+        // Back to the console's screen (not `ratatui::try_init`, which would stack another
+        // panic hook that restores the terminal for any thread's panic).
+        crossterm::terminal::enable_raw_mode()?;
+        crossterm::execute!(io::stdout(), crossterm::terminal::EnterAlternateScreen)?;
+        terminal.clear()?;
         let status = status?;
         if !status.success() {
             return Err(io::Error::other(format!("{editor} exited with {status}")));

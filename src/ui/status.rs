@@ -81,6 +81,8 @@ pub fn status(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
     }
     if s.read_only.is_some() {
         spans.push(Span::raw(" │ worker off"));
+    } else if s.engine_stopped {
+        spans.push(Span::styled(" │ worker stopped", t.error()));
     } else if s.engine_rate >= 0.5 {
         spans.push(Span::raw(format!(" │ worker {:.0}/s", s.engine_rate)));
     } else {

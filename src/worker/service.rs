@@ -143,6 +143,9 @@ pub enum WorkerEvent {
     /// Whether the last call to Genesys worked: `None`, or why it did not (unreachable,
     /// refused credentials…).
     GenesysHealth(Option<String>),
+    /// The retry engine stopped on an internal error (a panic): nothing is retried until a
+    /// restart. The text says so.
+    EngineStopped(String),
     /// The store changed (the screen re-asks for what it shows).
     Changed,
     EditReady {
@@ -223,14 +226,32 @@ impl Service {
         let read_only_reason = store.read_only_reason().map(str::to_string);
         let engine = if writable {
             let estore = Store::open(&cfg.config.db, StoreOptions::from(&cfg.config.store))?;
-            Some(rt.spawn(run_engine(
+            let engine = rt.spawn(run_engine(
                 cfg.config.clone(),
                 estore,
                 cfg.genesys.clone(),
                 stop_rx.clone(),
                 ev_tx.clone(),
                 job.clone(),
-            )))
+            ));
+            // A panic in the engine (a bug) becomes a message on the screen, not silence; the
+            // bulk job it was running ends (its entries stay queued for the next worker).
+            let (events, watched) = (ev_tx.clone(), job.clone());
+            Some(rt.spawn(async move {
+                if let Err(e) = engine.await
+                    && e.is_panic()
+                {
+                    let left = watched.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    if let Some(j) = left {
+                        let _ = events.send(WorkerEvent::JobDone { progress: j.progress, cancelled: true });
+                    }
+                    let _ = events.send(WorkerEvent::EngineStopped(
+                        "the retry engine stopped on an internal error (the log has it); browsing still works, \
+                         restart redrive to resume retries"
+                            .into(),
+                    ));
+                }
+            }))
         } else {
             None
         };
