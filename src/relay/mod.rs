@@ -33,7 +33,7 @@ use tokio::task::JoinSet;
 use crate::config::{Config, RelayConfig, RelayMode, WebhookConfig};
 use crate::retry::policy::{self, TransportKind};
 use crate::store::{AttemptClass, NewEntry, Store, StoreOptions};
-use crate::time::now_ms;
+use crate::time::{Millis, now_ms};
 use intake::{CommitStats, Intake, Refused};
 
 /// Headers never kept or forwarded: hop-by-hop ones, and credentials meant for the relay.
@@ -248,23 +248,54 @@ async fn hook(
     {
         return reject(StatusCode::UNAUTHORIZED, why.to_string());
     }
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let call = Call { webhook: &webhook, method: &method, uri: &uri, headers: &headers, body };
     match w.relay.unwrap_or(RelayMode::Ack) {
-        RelayMode::Ack => ack(&s, &webhook, &method, &uri, &headers, body, content_type).await,
-        RelayMode::Proxy => proxy(&s, &webhook, w, &method, &uri, &headers, body, content_type).await,
+        RelayMode::Ack => ack(&s, call).await,
+        RelayMode::Proxy => proxy(&s, w, call).await,
+    }
+}
+
+/// A call as received, for the webhook it names.
+struct Call<'a> {
+    webhook: &'a str,
+    method: &'a Method,
+    uri: &'a Uri,
+    headers: &'a HeaderMap,
+    body: Bytes,
+}
+
+impl Call<'_> {
+    /// The entry that keeps this call: due at `due` (`None`: held for an operator), with the
+    /// failure seen, if any, and the envelope (method, path, query, kept headers) beside it.
+    fn entry(
+        &self,
+        source_id: String,
+        failure: Option<(Option<u16>, String)>,
+        due: Option<Millis>,
+    ) -> NewEntry {
+        let (status_code, error) = failure.map_or((None, None), |(s, e)| (s, Some(e)));
+        NewEntry {
+            source_id,
+            webhook_id: self.webhook.to_string(),
+            source_kind: "relay".into(),
+            payload: self.body.to_vec(),
+            content_type: self
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+            status_code,
+            error,
+            failed_at: now_ms(),
+            payload_unavailable: None,
+            next_attempt_at: due,
+            execution_data: Some(envelope(self.method, self.uri, self.headers)),
+        }
     }
 }
 
 /// Commit to the inbox, then answer 202 with the call's id (its entry's source id in the store).
-async fn ack(
-    s: &Shared,
-    webhook: &str,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Bytes,
-    content_type: Option<String>,
-) -> Response {
+async fn ack(s: &Shared, call: Call<'_>) -> Response {
     let Some(intake) = &s.intake else {
         return (
             StatusCode::ACCEPTED,
@@ -273,22 +304,9 @@ async fn ack(
         )
             .into_response();
     };
-    let now = now_ms();
     let id = request_id();
     let answer = format!("{{\"id\":\"{id}\"}}\n");
-    let entry = NewEntry {
-        source_id: id,
-        webhook_id: webhook.to_string(),
-        source_kind: "relay".into(),
-        payload: body.to_vec(),
-        content_type,
-        status_code: None,
-        error: None,
-        failed_at: now,
-        payload_unavailable: None,
-        next_attempt_at: Some(now),
-        execution_data: Some(envelope(method, uri, headers)),
-    };
+    let entry = call.entry(id, None, Some(now_ms()));
     store(s, intake, entry, || {
         (StatusCode::ACCEPTED, [(header::CONTENT_TYPE, "application/json")], answer).into_response()
     })
@@ -323,23 +341,14 @@ async fn store(s: &Shared, intake: &Intake, entry: NewEntry, ok: impl FnOnce() -
 }
 
 /// Forward now; a retryable failure is stored (held for an operator) before it is answered.
-#[allow(clippy::too_many_arguments)]
-async fn proxy(
-    s: &Shared,
-    webhook: &str,
-    w: &WebhookConfig,
-    method: &Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Bytes,
-    content_type: Option<String>,
-) -> Response {
+async fn proxy(s: &Shared, w: &WebhookConfig, call: Call<'_>) -> Response {
+    let Call { method, uri, headers, .. } = call;
     let mut url = w.url.clone().expect("checked by config");
     if let Some(q) = uri.query() {
         url.push(if url.contains('?') { '&' } else { '?' });
         url.push_str(q);
     }
-    let mut req = s.client.request(method.clone(), &url).body(body.clone());
+    let mut req = s.client.request(method.clone(), &url).body(call.body.clone());
     for (k, v) in headers.iter().filter(|(k, _)| !DROPPED.contains(&k.as_str())) {
         req = req.header(k, v);
     }
@@ -383,20 +392,7 @@ async fn proxy(
             (None, format!("target did not answer ({k:?}) after {} ms", started.elapsed().as_millis()))
         }
     };
-    let now = now_ms();
-    let entry = NewEntry {
-        source_id: request_id(),
-        webhook_id: webhook.to_string(),
-        source_kind: "relay".into(),
-        payload: body.to_vec(),
-        content_type,
-        status_code: status,
-        error: Some(error),
-        failed_at: now,
-        payload_unavailable: None,
-        next_attempt_at: None,
-        execution_data: Some(envelope(method, uri, headers)),
-    };
+    let entry = call.entry(request_id(), Some((status, error)), None);
     store(s, intake, entry, move || answer).await
 }
 
