@@ -143,8 +143,8 @@ pub enum WorkerEvent {
     /// Whether the last call to Genesys worked: `None`, or why it did not (unreachable,
     /// refused credentials…).
     GenesysHealth(Option<String>),
-    /// The retry engine stopped on an internal error (a panic): nothing is retried until a
-    /// restart. The text says so.
+    /// The retry engine, or the store thread that answers the screen, stopped on an internal
+    /// error (a panic): nothing is retried (or answered) until a restart. The text says which.
     EngineStopped(String),
     /// The store changed (the screen re-asks for what it shows).
     Changed,
@@ -258,6 +258,7 @@ impl Service {
         if let Some(client) = cfg.genesys.clone() {
             rt.spawn(budget_ticker(client, stop_rx.clone(), ev_tx.clone()));
         }
+        let died = ev_tx.clone();
         let ctx = StoreThread {
             store,
             config: cfg.config,
@@ -270,7 +271,17 @@ impl Service {
         };
         let thread = std::thread::Builder::new()
             .name("redrive-store".into())
-            .spawn(move || ctx.run(cmd_rx))
+            .spawn(move || {
+                // A panic here (a bug) would leave the screen waiting for answers that never
+                // come: say so instead.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ctx.run(cmd_rx))).is_err() {
+                    let _ = died.send(WorkerEvent::EngineStopped(
+                        "the console's store worker stopped on an internal error (the log has it); \
+                         restart redrive"
+                            .into(),
+                    ));
+                }
+            })
             .expect("spawn the store thread");
         Ok(Service {
             commands: cmd_tx,
