@@ -821,6 +821,17 @@ mod tests {
     }
 
     #[test]
+    fn every_toml_block_in_the_readme_parses() {
+        let readme = include_str!("../README.md");
+        let blocks: Vec<&str> =
+            readme.split("```toml\n").skip(1).map(|b| b.split("```").next().unwrap()).collect();
+        assert!(blocks.len() >= 2, "README's toml examples were not found");
+        for b in blocks {
+            parse_file(Path::new("README.md"), b).unwrap_or_else(|e| panic!("{e}\n{b}"));
+        }
+    }
+
+    #[test]
     fn example_config_parses_and_mentions_every_key() {
         let text = include_str!("../assets/config.example.toml");
         // Uncomment every `# key = value` line: the result must be a valid config.
