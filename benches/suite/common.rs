@@ -137,3 +137,15 @@ pub fn print_rows(rows: &[Row]) {
         );
     }
 }
+
+/// The `p`th percentile of `v` (sorted here).
+pub fn pct(v: &mut [Duration], p: f64) -> Duration {
+    v.sort();
+    v[((v.len() - 1) as f64 * p / 100.0).round() as usize]
+}
+
+/// The median of `v` (sorted here): the figure of several alternating rounds.
+pub fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}

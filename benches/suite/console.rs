@@ -14,7 +14,7 @@ use redrive::app::{Action, AppState, Command, Key, Keymap};
 use redrive::config::Config;
 use redrive::worker::service::{GenesysStatus, Service, ServiceConfig};
 
-use super::common::{self, Row};
+use super::common::{self, Row, pct};
 
 const W: u16 = 200;
 const H: u16 = 50;
@@ -180,11 +180,6 @@ async fn apply(s: &mut AppState, svc: &mut Service, term: &mut Terminal<TestBack
     settle(s, svc, cmds, |s| s.queue.loading || s.queue.total.is_none()).await;
     term.draw(|f| redrive::ui::draw(f, s)).unwrap();
     t.elapsed()
-}
-
-fn pct(v: &mut [Duration], p: f64) -> Duration {
-    v.sort();
-    v[((v.len() - 1) as f64 * p / 100.0).round() as usize]
 }
 
 /// Forget the fill's peak, so the figure is the console's (Linux: `clear_refs` 5), after

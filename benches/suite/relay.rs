@@ -87,11 +87,6 @@ async fn load(base: &str, n: usize, c: usize) -> (f64, Vec<Duration>) {
     (n as f64 / start.elapsed().as_secs_f64(), all)
 }
 
-fn pct(v: &mut [Duration], p: f64) -> f64 {
-    v.sort();
-    v[((v.len() - 1) as f64 * p / 100.0).round() as usize].as_secs_f64() * 1e3
-}
-
 pub async fn run() -> Vec<Row> {
     let n = common::arg("--relay-calls", 20_000) as usize;
     let c = common::arg("--relay-clients", 32) as usize;
@@ -114,15 +109,13 @@ pub async fn run() -> Vec<Row> {
         s_rates.push(r);
         s_lat.extend(l);
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
+    let med = common::median;
     let (s, b, e2e, cores) = (med(&mut s_rates), med(&mut b_rates), med(&mut e2e_rates), med(&mut cores));
     let commits = stored.commits.commits.load(std::sync::atomic::Ordering::Relaxed).max(1);
     let entries = stored.commits.entries.load(std::sync::atomic::Ordering::Relaxed);
+    let ms = |v: &mut Vec<Duration>, p| common::pct(v, p).as_secs_f64() * 1e3;
     let (s50, s99, b50, b99) =
-        (pct(&mut s_lat, 50.0), pct(&mut s_lat, 99.0), pct(&mut b_lat, 50.0), pct(&mut b_lat, 99.0));
+        (ms(&mut s_lat, 50.0), ms(&mut s_lat, 99.0), ms(&mut b_lat, 50.0), ms(&mut b_lat, 99.0));
     println!("{:<44} {:>12} {:>12}", "figure", "ack + fsync", "no storage");
     println!("{:<44} {:>12.0} {:>12.0}", "calls accepted per second (median of 3)", s, b);
     println!("{:<44} {:>12.2} {:>12.2}", "latency p50 (ms)", s50, b50);

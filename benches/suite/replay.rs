@@ -179,10 +179,7 @@ pub async fn run(full: bool) -> Vec<Row> {
         engines.push(eng_rate);
         ratios.push(eng_rate / bare_rate);
     }
-    let med = |v: &mut Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        v[v.len() / 2]
-    };
+    let med = common::median;
     let (bare_rate, eng_rate, ratio) = (med(&mut bares), med(&mut engines), med(&mut ratios));
     row(
         "direct replay, 200 target (req/s)",
