@@ -1,13 +1,13 @@
-//! The relay's inbox: small SQLite files beside the store (`<db>.relay-inbox-<n>`) that a call
-//! is committed to, with an fsync, before it is answered; a mover then carries what it holds into
+//! The relay's inbox: a small SQLite file beside the store (`<db>.relay-inbox`) that a call is
+//! committed to, with an fsync, before it is answered; a mover then carries what it holds into
 //! the store in large batches and deletes it from the inbox.
 //!
 //! Why a second file: the inbox's commits never wait for the store's write lock (a worker's
 //! outcomes, an operator's bulk retry or a prune of half a million entries), and a row in a table
 //! with no secondary index costs less than half of an entry with its seven indexes, so a call is
-//! on disk sooner. The inbox can be split into [`SHARDS`] files with a writer each, so that one
-//! group's fsync overlaps the next group's; measured here (2 cores), one file did as well as two,
-//! so it is one. Moving is idempotent (an entry's source id is unique in the store), so a crash
+//! on disk sooner. (Two inbox files with a writer each, so that one group's fsync overlaps the
+//! next group's, were measured on 2 cores and took no more calls per second than one.) Moving is
+//! idempotent (an entry's source id is unique in the store), so a crash
 //! between the store's commit and the inbox's delete only moves the same rows again, harmlessly.
 
 use std::path::{Path, PathBuf};
@@ -33,11 +33,6 @@ CREATE TABLE IF NOT EXISTS inbox (
     execution_data    BLOB
 );";
 
-/// Inbox files, each with its own writer thread. Two files take 1.4 times the fsyncs per second
-/// of one on this kind of disk, but with 32 clients the relay took no more calls per second with
-/// two (the writers' groups halve and their thread switches cost what the overlap saves).
-pub const SHARDS: usize = 1;
-
 pub struct Inbox {
     conn: Connection,
     path: PathBuf,
@@ -47,10 +42,10 @@ pub struct Inbox {
 type Result<T> = std::result::Result<T, StoreError>;
 
 impl Inbox {
-    /// Where shard `shard` of the inbox of the store at `db` lives (`<db>.relay-inbox-<shard>`).
-    pub fn path_for(db: &Path, shard: usize) -> PathBuf {
+    /// Where the inbox of the store at `db` lives (`<db>.relay-inbox`).
+    pub fn path_for(db: &Path) -> PathBuf {
         let mut name = db.as_os_str().to_owned();
-        name.push(format!(".relay-inbox-{shard}"));
+        name.push(".relay-inbox");
         PathBuf::from(name)
     }
 
@@ -189,7 +184,7 @@ mod tests {
     fn calls_move_into_the_store_whole_and_once_even_when_moved_twice() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("r.db");
-        let mut inbox = Inbox::open(&Inbox::path_for(&db, 0), Duration::from_secs(1)).unwrap();
+        let mut inbox = Inbox::open(&Inbox::path_for(&db), Duration::from_secs(1)).unwrap();
         let mut store = Store::open(&db, StoreOptions::default()).unwrap();
         inbox.append(&(0..5).map(entry).collect::<Vec<_>>()).unwrap();
         assert_eq!(inbox.backlog().unwrap(), 5);
@@ -223,7 +218,7 @@ mod tests {
     #[test]
     fn what_was_appended_is_there_after_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let path = Inbox::path_for(&dir.path().join("r.db"), 1);
+        let path = Inbox::path_for(&dir.path().join("r.db"));
         Inbox::open(&path, Duration::from_secs(1)).unwrap().append(&[entry(1), entry(2)]).unwrap();
         let inbox = Inbox::open(&path, Duration::from_secs(1)).unwrap();
         let rows = inbox.oldest(10).unwrap();

@@ -4,14 +4,14 @@
 //! back-pressure. A second thread, the mover, carries what the inbox holds into the store in
 //! large batches.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc as std_mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::inbox::{Inbox, SHARDS};
+use super::inbox::Inbox;
 use crate::store::{NewEntry, Store};
 
 /// A request to store, and where to say how it went.
@@ -100,7 +100,7 @@ pub fn nudge() -> (Nudge, std_mpsc::Receiver<()>) {
 
 /// The writer and mover threads of a running intake.
 pub struct Threads {
-    writers: Vec<std::thread::JoinHandle<()>>,
+    writer: std::thread::JoinHandle<()>,
     mover: std::thread::JoinHandle<()>,
 }
 
@@ -108,16 +108,13 @@ impl Threads {
     /// Wait until both have ended: once every [`Intake`] handle is gone, the writer commits
     /// what is queued and the mover empties the inbox into the store.
     pub fn join(self) {
-        for w in self.writers {
-            let _ = w.join();
-        }
+        let _ = self.writer.join();
         let _ = self.mover.join();
     }
 }
 
-/// Start the intake of the store at `db`: its inbox shards with a writer each, and the mover
-/// (which writes to `store`, made durable here: a call leaves the inbox only once the store's
-/// copy is on disk).
+/// Start the intake of the store at `db`: its inbox, the writer and the mover (which writes to
+/// `store`, made durable here: a call leaves the inbox only once the store's copy is on disk).
 pub fn start(
     db: &std::path::Path,
     mut store: Store,
@@ -125,54 +122,36 @@ pub fn start(
     busy: Duration,
 ) -> Result<(Intake, Arc<CommitStats>, Threads), crate::store::StoreError> {
     store.make_durable()?;
+    let path = Inbox::path_for(db);
+    let (w_inbox, m_inbox) = (Inbox::open(&path, busy)?, Inbox::open(&path, busy)?);
     let stats = Arc::new(CommitStats::default());
     let (intake, rx) = Intake::new(queue);
-    let rx = Arc::new(Mutex::new(rx));
     let (tx, nudges) = nudge();
-    let mut writers = Vec::new();
-    let mut shards = Vec::new();
-    for shard in 0..SHARDS {
-        let path = Inbox::path_for(db, shard);
-        let inbox = Inbox::open(&path, busy)?;
-        shards.push(Inbox::open(&path, busy)?);
-        let (rx, s, tx) = (rx.clone(), stats.clone(), tx.clone());
-        writers.push(
-            std::thread::Builder::new()
-                .name(format!("redrive-intake-{shard}"))
-                .spawn(move || run_writer(inbox, rx, s, tx))
-                .expect("spawning a thread"),
-        );
-    }
-    drop(tx);
+    let s = stats.clone();
+    let writer = std::thread::Builder::new()
+        .name("redrive-intake".into())
+        .spawn(move || run_writer(w_inbox, rx, s, tx))
+        .expect("spawning a thread");
     let s = stats.clone();
     let mover = std::thread::Builder::new()
         .name("redrive-mover".into())
-        .spawn(move || run_mover(shards, store, nudges, s, 1000, Duration::from_secs(1)))
+        .spawn(move || run_mover(m_inbox, store, nudges, s, 1000, Duration::from_secs(1)))
         .expect("spawning a thread");
-    Ok((intake, stats, Threads { writers, mover }))
+    Ok((intake, stats, Threads { writer, mover }))
 }
-
-/// The queue's far end, shared by the writers: one waits for the next group while another
-/// commits its own.
-pub type SharedReceiver = Arc<Mutex<mpsc::Receiver<Item>>>;
 
 /// The writer: runs until every [`Intake`] is dropped and the queue is empty (so a shutdown
 /// flushes what was accepted), nudging the mover after each commit.
-pub fn run_writer(mut inbox: Inbox, rx: SharedReceiver, stats: Arc<CommitStats>, mover: Nudge) {
+pub fn run_writer(mut inbox: Inbox, mut rx: mpsc::Receiver<Item>, stats: Arc<CommitStats>, mover: Nudge) {
     const MAX_BATCH: usize = 512;
-    loop {
-        let batch = {
-            let mut rx = rx.lock().expect("intake queue lock");
-            let Some(first) = rx.blocking_recv() else { return };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(i) => batch.push(i),
-                    Err(_) => break,
-                }
+    while let Some(first) = rx.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(i) => batch.push(i),
+                Err(_) => break,
             }
-            batch
-        };
+        }
         let (entries, replies): (Vec<NewEntry>, Vec<_>) =
             batch.into_iter().map(|i| (i.entry, i.reply)).unzip();
         let t = Instant::now();
@@ -203,7 +182,7 @@ pub fn run_writer(mut inbox: Inbox, rx: SharedReceiver, stats: Arc<CommitStats>,
 /// ended it empties the inbox and returns. A store that cannot be written (locked by a long bulk
 /// operation, say) only delays the move: the calls wait in the inbox, on disk.
 pub fn run_mover(
-    mut shards: Vec<Inbox>,
+    mut inbox: Inbox,
     mut store: Store,
     nudges: std_mpsc::Receiver<()>,
     stats: Arc<CommitStats>,
@@ -213,25 +192,23 @@ pub fn run_mover(
     loop {
         let ended = matches!(nudges.recv_timeout(idle), Err(std_mpsc::RecvTimeoutError::Disconnected));
         let mut failed = false;
-        let mut backlog = 0;
-        for inbox in &mut shards {
-            loop {
-                match inbox.move_into(&mut store, batch) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        stats.moved.fetch_add(n as u64, Ordering::Relaxed);
-                        stats.moved_signal.notify_waiters();
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "relay: moving calls into the store failed; they wait in the inbox");
-                        failed = true;
-                        break;
-                    }
+        loop {
+            match inbox.move_into(&mut store, batch) {
+                Ok(0) => break,
+                Ok(n) => {
+                    stats.moved.fetch_add(n as u64, Ordering::Relaxed);
+                    stats.moved_signal.notify_waiters();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "relay: moving calls into the store failed; they wait in the inbox");
+                    failed = true;
+                    break;
                 }
             }
-            backlog += inbox.backlog().unwrap_or(0);
         }
-        stats.backlog.store(backlog, Ordering::Relaxed);
+        if let Ok(n) = inbox.backlog() {
+            stats.backlog.store(n, Ordering::Relaxed);
+        }
         if ended && !failed {
             return;
         }
@@ -289,10 +266,8 @@ mod tests {
         assert!(stats.commits.load(Ordering::Relaxed) < 50, "grouped");
         assert_eq!(stats.moved.load(Ordering::Relaxed), 50);
         assert_eq!(stats.backlog.load(Ordering::Relaxed), 0);
-        for shard in 0..SHARDS {
-            let inbox = Inbox::open(&Inbox::path_for(&db, shard), Duration::from_secs(1)).unwrap();
-            assert_eq!(inbox.backlog().unwrap(), 0);
-        }
+        let inbox = Inbox::open(&Inbox::path_for(&db), Duration::from_secs(1)).unwrap();
+        assert_eq!(inbox.backlog().unwrap(), 0);
         let store = Store::open(&db, Default::default()).unwrap();
         assert_eq!(store.count(&crate::store::Filter::default()).unwrap(), 50);
     }
