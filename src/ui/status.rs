@@ -112,9 +112,10 @@ pub fn message(f: &mut Frame, area: Rect, s: &AppState, t: &Theme) {
         let ratio = if p.total == 0 { 0.0 } else { (done as f64 / p.total as f64).clamp(0.0, 1.0) };
         // A job that has stopped moving (the rest waits for the API budget, an open breaker or
         // a target's limit) says so instead of showing a rate and an ETA from before it stopped.
-        let pace = if j.stalled(s.now) && s.budget.is_some_and(|(left, _)| left == 0) {
+        let stalled = j.stalled(s.now);
+        let pace = if stalled && s.budget.is_some_and(|(left, _)| left == 0) {
             "waiting for the API budget".to_string()
-        } else if j.stalled(s.now) {
+        } else if stalled {
             "waiting".to_string()
         } else {
             let eta =
