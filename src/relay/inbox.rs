@@ -60,6 +60,7 @@ impl Inbox {
     fn init(&self) -> Result<()> {
         let c = &self.conn;
         c.busy_timeout(self.busy).map_err(|e| self.err(e))?;
+        crate::store::stable_plans(c).map_err(|e| self.err(e))?;
         c.pragma_update_and_check(None, "journal_mode", "WAL", |_| Ok(())).map_err(|e| self.err(e))?;
         c.pragma_update(None, "synchronous", "FULL").map_err(|e| self.err(e))?;
         c.execute_batch(SCHEMA).map_err(|e| self.err(e))

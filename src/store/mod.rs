@@ -121,6 +121,7 @@ impl Store {
     fn init(&mut self) -> Result<()> {
         self.conn.busy_timeout(self.opts.busy_timeout).map_err(|e| self.err(e))?;
         self.conn.set_prepared_statement_cache_capacity(64);
+        stable_plans(&self.conn).map_err(|e| self.err(e))?;
         self.conn.pragma_update(None, "foreign_keys", "ON").map_err(|e| self.err(e))?;
         // Statement journals (each multi-row write keeps one) in memory, not in a temporary
         // file written and truncated on every outcome commit.
@@ -237,5 +238,29 @@ impl Tx<'_> {
     pub(crate) fn commit(self) -> Result<()> {
         let Tx { tx, path, timeout } = self;
         tx.commit().map_err(|e| StoreError::from_sqlite(&path, e, timeout))
+    }
+}
+
+/// Keep a prepared statement's plan whatever values are bound to it. Without this SQLite
+/// (3.50) marks a statement with `LIMIT ?` as expired each time the limit is bound, and
+/// prepares it again on its next step: every claim of the retry engine, every page of the
+/// console, every batch of the relay's mover. Every plan here is chosen for the schema, not
+/// the values (the claim forces its index), so nothing is lost.
+pub(crate) fn stable_plans(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bound_limit_does_not_prepare_a_statement_again() {
+        let store = Store::open_in_memory(StoreOptions::default()).unwrap();
+        let mut stmt = store.conn.prepare("SELECT id FROM entries ORDER BY id LIMIT ?1").unwrap();
+        for limit in 1..5 {
+            stmt.query_map([limit], |r| r.get::<_, i64>(0)).unwrap().for_each(drop);
+        }
+        assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 }
