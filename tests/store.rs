@@ -199,6 +199,16 @@ fn expired_lease_returns_entry_to_pending_and_stale_worker_cannot_overwrite() {
     assert_eq!(e.state, EntryState::InFlight);
     assert_eq!(e.lease_owner.as_deref(), Some("w2"));
     assert_eq!(s.attempts(id).unwrap().len(), 1);
+    // w2's own answer settles the entry and is numbered after the late one.
+    let own = Outcome {
+        id,
+        attempt: attempt(AttemptClass::Success, Some(200)),
+        disposition: Disposition::Delivered,
+    };
+    assert_eq!(s.record_outcomes("w2", &[own], T0 + 30_003).unwrap(), vec![true]);
+    let e = s.get(id).unwrap();
+    assert_eq!((e.state, e.attempts), (EntryState::Delivered, 2));
+    assert_eq!(s.attempts(id).unwrap().iter().map(|a| a.attempt).collect::<Vec<_>>(), vec![1, 2]);
 }
 
 #[test]

@@ -148,20 +148,20 @@ impl Store {
                     "UPDATE entries SET state = ?3, next_attempt_at = ?4, attempts = attempts + 1, \
                      round_attempts = round_attempts + 1, lease_owner = NULL, lease_until = NULL, \
                      last_status = ?5, last_error = ?6, updated_at = ?7 \
-                     WHERE id = ?1 AND state = 'in_flight' AND lease_owner = ?2 RETURNING attempts",
+                     WHERE id = ?1 AND state = 'in_flight' AND lease_owner = ?2",
                 )
                 .map_err(|e| tx.err(e))?;
             // Otherwise (the lease ran out, another worker may have it) keep only the history.
             let mut bump = tx
                 .prepare_cached(
                     "UPDATE entries SET attempts = attempts + 1, last_status = ?2, last_error = ?3, \
-                     updated_at = ?4 WHERE id = ?1 RETURNING attempts",
+                     updated_at = ?4 WHERE id = ?1",
                 )
                 .map_err(|e| tx.err(e))?;
             let mut att = tx
                 .prepare_cached(
                     "INSERT INTO attempts (entry_id, attempt, started_at, duration_ms, status_code, class, \
-                     error, response_snippet) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                     error, response_snippet) SELECT id, attempts, ?2, ?3, ?4, ?5, ?6, ?7 FROM entries WHERE id = ?1",
                 )
                 .map_err(|e| tx.err(e))?;
             for o in outcomes {
@@ -172,29 +172,24 @@ impl Store {
                     Disposition::RetryAt(t) => (EntryState::Pending, Some(t)),
                     Disposition::Dead => (EntryState::Dead, None),
                 };
-                let settled: Option<u32> = settle
-                    .query_row(params![o.id, owner, state.as_str(), next, a.status_code, a.error, now], |r| {
-                        r.get(0)
-                    })
-                    .optional()
-                    .map_err(|e| tx.err(e))?;
-                let (number, held) = match settled {
-                    Some(n) => (n, true),
-                    None => match bump
-                        .query_row(params![o.id, a.status_code, a.error, now], |r| r.get::<_, u32>(0))
-                        .optional()
-                        .map_err(|e| tx.err(e))?
-                    {
-                        Some(n) => (n, false),
-                        None => {
-                            applied.push(false);
-                            continue;
-                        }
-                    },
+                // The attempt's number is the entry's count after the update (read back by the
+                // insert: a RETURNING clause costs a temporary table per statement).
+                let held = if settle
+                    .execute(params![o.id, owner, state.as_str(), next, a.status_code, a.error, now])
+                    .map_err(|e| tx.err(e))?
+                    == 1
+                {
+                    true
+                } else if bump.execute(params![o.id, a.status_code, a.error, now]).map_err(|e| tx.err(e))?
+                    == 1
+                {
+                    false
+                } else {
+                    applied.push(false);
+                    continue;
                 };
                 att.execute(params![
                     o.id,
-                    number,
                     a.started_at,
                     a.duration_ms as i64,
                     a.status_code,
