@@ -52,6 +52,10 @@ impl Pacer {
     }
 }
 
+/// How many calls per slot may be claimed ahead (held under lease, waiting for a slot), so a
+/// slot that frees is filled at once however busy the engine's loop is.
+pub const PREFETCH: usize = 4;
+
 struct Target {
     sem: Arc<Semaphore>,
     /// Set while nothing may be sent to the target (breaker open or half-open, or webhook
@@ -140,7 +144,7 @@ impl Limiter {
                 t.probing = false;
                 changes.push(BreakerChange { target: name.clone(), state: BreakerState::HalfOpen });
             }
-            let prefetch = 2 * t.concurrency;
+            let prefetch = PREFETCH * t.concurrency;
             match t.state {
                 BreakerState::Open => plan.exclude.push(name.clone()),
                 BreakerState::HalfOpen => {
@@ -162,7 +166,7 @@ impl Limiter {
     /// plus as many again waiting, so a slot that frees is filled at once.
     pub fn has_room(&mut self, target: &str) -> bool {
         let t = self.target(target);
-        t.in_flight < 2 * t.concurrency
+        t.in_flight < PREFETCH * t.concurrency
     }
 
     /// A webhook was paused or resumed: its waiting calls give their entries back while paused.
@@ -306,8 +310,10 @@ mod tests {
         let mut l = lim();
         l.set_target_limits("slow", Some(1), None);
         l.start("slow");
-        assert!(l.has_room("slow"), "one may wait for the slot");
-        l.start("slow");
+        for _ in 1..PREFETCH {
+            assert!(l.has_room("slow"), "up to PREFETCH may wait for the slot");
+            l.start("slow");
+        }
         assert!(!l.has_room("slow"));
         l.start("b");
         let (plan, _) = l.plan(Instant::now());

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::routes::Routes;
 use crate::config::RetryConfig;
-use crate::retry::limiter::{BreakerChange, BreakerConfig, Limiter};
+use crate::retry::limiter::{BreakerChange, BreakerConfig, Limiter, PREFETCH};
 use crate::retry::policy::{self, Policy};
 use crate::retry::sender::{Replay, Route, Sender, Sent};
 use crate::store::{
@@ -277,7 +277,7 @@ impl Engine {
             if stopping.is_none() && now >= next_claim {
                 let claimed = self.claim(job.as_ref(), &mut on_event)?;
                 idle = claimed == 0;
-                next_claim = if claimed > 0 && self.in_flight.len() < 2 * self.cfg.retry.concurrency {
+                next_claim = if claimed > 0 && self.in_flight.len() < PREFETCH * self.cfg.retry.concurrency {
                     now
                 } else {
                     now + self.cfg.claim_interval
@@ -396,11 +396,11 @@ impl Engine {
         for c in changes {
             on_event(Event::Breaker { target: c.target, state: c.state });
         }
-        // Claimed calls may wait for a slot (twice the concurrency in all), so a slot that
-        // frees is filled at once; claims come in batches of half the concurrency, one
-        // transaction each.
-        let capacity = (2 * self.cfg.retry.concurrency).saturating_sub(self.in_flight.len());
-        let batch = (self.cfg.retry.concurrency / 2).max(1);
+        // Claimed calls may wait for a slot (PREFETCH times the concurrency in all), so a slot
+        // that frees is filled at once; claims come in batches of the concurrency, one
+        // transaction each (a claim's commit costs about as much as its rows).
+        let capacity = (PREFETCH * self.cfg.retry.concurrency).saturating_sub(self.in_flight.len());
+        let batch = self.cfg.retry.concurrency.max(1);
         if capacity == 0 || (capacity < batch && !self.in_flight.is_empty() && plan.probes.is_empty()) {
             return Ok(0);
         }
@@ -628,5 +628,9 @@ async fn send(
             Replay { entry_id: id, attempt, payload: &payload, content_type: content_type.as_deref() },
         )
         .await;
-    Done { id, started_at, sent: Some(sent), probe, slots: Some(slots) }
+    // A success cannot open a breaker or pause a webhook, so its slots go back at once:
+    // held until the engine's loop takes the result in (it may be busy committing), they
+    // left the target idle at high rates.
+    let slots = (policy::classify(&sent.result) != AttemptClass::Success).then_some(slots);
+    Done { id, started_at, sent: Some(sent), probe, slots }
 }
