@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
 use super::entries::{ENTRY_COLS, entry_from_row};
 use super::model::*;
