@@ -177,10 +177,19 @@ pub fn run_writer(mut inbox: Inbox, mut rx: mpsc::Receiver<Item>, stats: Arc<Com
     }
 }
 
+/// How often the mover makes a pass while calls keep coming: a pass costs two commits with an
+/// fsync each, so a pass after every group commit (a few calls each) costs more than the calls.
+pub const MOVE_EVERY: Duration = Duration::from_millis(50);
+
 /// The mover: carries calls from the inbox into the store, `batch` per store commit, whenever
-/// nudged (and every `idle` otherwise, to pick up what an earlier run left). When the writer has
-/// ended it empties the inbox and returns. A store that cannot be written (locked by a long bulk
-/// operation, say) only delays the move: the calls wait in the inbox, on disk.
+/// nudged (at most once every [`MOVE_EVERY`], and every `idle` otherwise, to pick up what an
+/// earlier run left). When the writer has ended it empties the inbox and returns. A store that
+/// cannot be written (locked by a long bulk operation, say) only delays the move: the calls wait
+/// in the inbox, on disk.
+///
+/// The mover runs at a lower CPU priority than the rest of the process (nice 10): answering
+/// callers comes first (they time out), and the calls it has not moved yet are already on disk.
+/// It catches up on the CPU the relay leaves idle, and under load still gets a share of it.
 pub fn run_mover(
     mut inbox: Inbox,
     mut store: Store,
@@ -189,8 +198,14 @@ pub fn run_mover(
     batch: usize,
     idle: Duration,
 ) {
+    lower_priority();
+    let mut last_pass: Option<Instant> = None;
     loop {
         let ended = matches!(nudges.recv_timeout(idle), Err(std_mpsc::RecvTimeoutError::Disconnected));
+        if let (false, Some(last)) = (ended, last_pass) {
+            std::thread::sleep((last + MOVE_EVERY).saturating_duration_since(Instant::now()));
+        }
+        last_pass = Some(Instant::now());
         let mut failed = false;
         loop {
             match inbox.move_into(&mut store, batch) {
@@ -215,6 +230,18 @@ pub fn run_mover(
         if ended {
             // The writer is gone: keep trying, with a pause, until the store takes them.
             std::thread::park_timeout(idle);
+        }
+    }
+}
+
+/// Lower the calling thread's scheduling priority to nice 10. On Linux a nice value belongs to
+/// one thread, so the rest of the process keeps its own.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority take and return plain integers.
+    unsafe {
+        if libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) != 0 {
+            tracing::debug!("relay: could not lower the mover's priority");
         }
     }
 }
@@ -248,6 +275,36 @@ mod tests {
         assert_eq!(intake.submit(entry(3)).err(), Some(Refused::Full));
         drop(rx);
         assert_eq!(intake.submit(entry(4)).err(), Some(Refused::Closed));
+    }
+
+    /// The nice values of this process's threads called `name`.
+    fn nice_of(name: &str) -> Vec<i64> {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+            .filter(|stat| stat.contains(&format!("({name})")))
+            .map(|stat| stat.rsplit(')').next().unwrap().split_whitespace().nth(16).unwrap().parse().unwrap())
+            .collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_mover_yields_the_cpu_to_the_callers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("r.db");
+        let (intake, stats, threads) =
+            start(&db, Store::open(&db, Default::default()).unwrap(), 10, Duration::from_secs(1)).unwrap();
+        intake.submit(entry(1)).unwrap().blocking_recv().unwrap().unwrap();
+        // Once it has moved a call, the mover has set its priority.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while stats.moved.load(Ordering::Relaxed) < 1 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        let nice = nice_of("redrive-mover");
+        assert!(!nice.is_empty() && nice.iter().all(|n| *n == 10), "{nice:?}");
+        assert!(nice_of("redrive-intake").iter().all(|n| *n == 0));
+        drop(intake);
+        threads.join();
     }
 
     #[test]
