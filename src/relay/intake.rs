@@ -302,7 +302,8 @@ mod tests {
         }
         let nice = nice_of("redrive-mover");
         assert!(!nice.is_empty() && nice.iter().all(|n| *n == 10), "{nice:?}");
-        assert!(nice_of("redrive-intake").iter().all(|n| *n == 0));
+        let writer = nice_of("redrive-intake");
+        assert!(!writer.is_empty() && writer.iter().all(|n| *n == 0), "{writer:?}");
         drop(intake);
         threads.join();
     }

@@ -162,8 +162,8 @@ impl Limiter {
         (plan, changes)
     }
 
-    /// Whether `target` may take one more claimed call: as many as may be in flight at once
-    /// plus as many again waiting, so a slot that frees is filled at once.
+    /// Whether `target` may take one more claimed call: [`PREFETCH`] times as many as may be in
+    /// flight at once, so a slot that frees is filled at once.
     pub fn has_room(&mut self, target: &str) -> bool {
         let t = self.target(target);
         t.in_flight < PREFETCH * t.concurrency
