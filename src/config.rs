@@ -138,6 +138,10 @@ pub struct RelayConfig {
     pub read_timeout: Duration,
     /// Requests waiting for the disk at once; more get 503 with Retry-After.
     pub queue: usize,
+    /// Calls on disk in the inbox, not yet moved into the store, at most; more get 503 with
+    /// Retry-After (the mover yields the CPU to the callers, so under a load the CPU cannot
+    /// carry it falls behind; this bounds how far).
+    pub inbox_limit: u64,
     /// How far a Standard Webhooks timestamp may be from now.
     pub tolerance: Duration,
 }
@@ -151,6 +155,7 @@ impl Default for RelayConfig {
             header_bytes: 32 * 1024,
             read_timeout: Duration::from_secs(10),
             queue: 4096,
+            inbox_limit: 100_000,
             tolerance: Duration::from_secs(300),
         }
     }
@@ -348,6 +353,7 @@ struct FileRelay {
     header_bytes: Option<usize>,
     read_timeout: Option<DurationText>,
     queue: Option<usize>,
+    inbox_limit: Option<u64>,
     tolerance: Option<DurationText>,
 }
 
@@ -567,6 +573,7 @@ impl Config {
             header_bytes: fc.relay.header_bytes.unwrap_or(rd.header_bytes).max(1024),
             read_timeout: fc.relay.read_timeout.map(|d| d.0).unwrap_or(rd.read_timeout),
             queue: fc.relay.queue.unwrap_or(rd.queue).max(1),
+            inbox_limit: fc.relay.inbox_limit.unwrap_or(rd.inbox_limit).max(1),
             tolerance: fc.relay.tolerance.map(|d| d.0).unwrap_or(rd.tolerance),
         };
         let mut webhooks = BTreeMap::new();
@@ -885,6 +892,7 @@ mod tests {
             "header_bytes",
             "read_timeout",
             "queue",
+            "inbox_limit",
             "tolerance",
             "rate",
         ] {

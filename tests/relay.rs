@@ -60,11 +60,12 @@ async fn start(
     tune(&mut config);
     let store = Store::open(&db, StoreOptions::default()).unwrap();
     let (intake, stats, held) = if hold_queue {
-        let (intake, rx) = Intake::new(config.relay.queue);
-        (intake, Arc::new(CommitStats::default()), Some(rx))
+        let stats = Arc::new(CommitStats::default());
+        let (intake, rx) = Intake::new(config.relay.queue, config.relay.inbox_limit, stats.clone());
+        (intake, stats, Some(rx))
     } else {
         let (intake, stats, _threads) =
-            intake::start(&db, store, config.relay.queue, Duration::from_secs(5)).unwrap();
+            intake::start(&db, store, &config.relay, Duration::from_secs(5)).unwrap();
         (intake, stats, None)
     };
     let relay = Relay::new(&config, Some(intake), stats.clone());
@@ -257,6 +258,32 @@ async fn a_full_queue_answers_503_with_retry_after_instead_of_growing() {
     assert_eq!(second.status(), 503);
     assert_eq!(second.headers()["retry-after"], "1");
     first.abort();
+    r.stop.send(true).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_get_503_while_the_mover_is_behind_by_the_inbox_limit_and_are_taken_once_it_caught_up() {
+    let r = start(
+        vec![("orders", hook(RelayMode::Ack, "http://127.0.0.1:9/x", None))],
+        |c| c.relay.inbox_limit = 2,
+        false,
+    )
+    .await;
+    // Another writer holds the store: calls reach the inbox, the mover cannot carry them on.
+    let lock = rusqlite::Connection::open(&r.db).unwrap();
+    lock.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let c = client();
+    let post = || c.post(r.url("/hooks/orders")).body("{}").send();
+    assert_eq!(post().await.unwrap().status(), 202);
+    assert_eq!(post().await.unwrap().status(), 202);
+    let third = post().await.unwrap();
+    assert_eq!(third.status(), 503);
+    assert_eq!(third.headers()["retry-after"], "1");
+    assert!(third.text().await.unwrap().contains("moving calls into its store"));
+    lock.execute_batch("COMMIT").unwrap();
+    // The mover tries again on its own; calls are taken again once it has caught up.
+    tokio::time::timeout(Duration::from_secs(20), r.stats.caught_up()).await.expect("the mover caught up");
+    assert_eq!(post().await.unwrap().status(), 202);
     r.stop.send(true).unwrap();
 }
 

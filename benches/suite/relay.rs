@@ -37,7 +37,7 @@ async fn server(dir: &std::path::Path, name: &str, store: bool) -> Server {
     let (intake, commits) = if store {
         let s = Store::open(&config.db, StoreOptions::default()).unwrap();
         let (intake, commits, _threads) =
-            intake::start(&config.db, s, config.relay.queue, Duration::from_secs(5)).unwrap();
+            intake::start(&config.db, s, &config.relay, Duration::from_secs(5)).unwrap();
         (Some(intake), commits)
     } else {
         (None, Arc::new(CommitStats::default()))

@@ -45,7 +45,7 @@ pub fn relay(ctx: &Ctx, a: RelayArgs) -> eyre::Result<ExitCode> {
             .wrap_err_with(|| format!("cannot listen on {listen}"))?;
         let addr = listener.local_addr()?;
         let (intake, stats, threads) =
-            intake::start(&config.db, store, config.relay.queue, config.store.busy_timeout)
+            intake::start(&config.db, store, &config.relay, config.store.busy_timeout)
                 .wrap_err("opening the relay's inbox")?;
         let relay = Relay::new(&config, if a.no_store { None } else { Some(intake) }, stats);
         let stop = stop_signal();

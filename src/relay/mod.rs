@@ -315,16 +315,19 @@ async fn ack(s: &Shared, call: Call<'_>) -> Response {
 
 /// Queue `entry`, wait until it is on disk (in the inbox), then answer with `ok()`.
 async fn store(s: &Shared, intake: &Intake, entry: NewEntry, ok: impl FnOnce() -> Response) -> Response {
-    let busy = || {
-        let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, "the relay is busy writing to disk; try again");
+    let busy = |why: &str| {
+        let mut r = plain(StatusCode::SERVICE_UNAVAILABLE, format!("the relay is busy {why}; try again"));
         r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         r
     };
     let rx = match intake.submit(entry) {
         Ok(rx) => rx,
-        Err(Refused::Full) | Err(Refused::Closed) => {
+        Err(refused) => {
             s.metrics.rejected.fetch_add(1, Ordering::Relaxed);
-            return busy();
+            return busy(match refused {
+                Refused::Full | Refused::Closed => "writing to disk",
+                Refused::Behind => "moving calls into its store",
+            });
         }
     };
     match rx.await {
@@ -336,7 +339,7 @@ async fn store(s: &Shared, intake: &Intake, entry: NewEntry, ok: impl FnOnce() -
             tracing::error!(error = %e, "relay: could not store a call");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "could not store the call")
         }
-        Err(_) => busy(),
+        Err(_) => busy("writing to disk"),
     }
 }
 
