@@ -117,7 +117,7 @@ pub fn nudge() -> (Nudge, std_mpsc::Receiver<()>) {
 /// The writer and mover threads of a running intake.
 pub struct Threads {
     writer: std::thread::JoinHandle<()>,
-    mover: std::thread::JoinHandle<Option<(Inbox, Store)>>,
+    mover: std::thread::JoinHandle<(Inbox, Store)>,
     stats: Arc<CommitStats>,
 }
 
@@ -127,7 +127,7 @@ impl Threads {
     /// priority rather than the mover's idle one, so a stop does not wait for an idle core.
     pub fn join(self) {
         let _ = self.writer.join();
-        if let Ok(Some((mut inbox, mut store))) = self.mover.join() {
+        if let Ok((mut inbox, mut store)) = self.mover.join() {
             while !move_all(&mut inbox, &mut store, &self.stats, 1000) {
                 // Keep trying, with a pause, until the store takes them.
                 std::thread::sleep(Duration::from_secs(1));
@@ -224,12 +224,12 @@ pub fn run_mover(
     stats: Arc<CommitStats>,
     batch: usize,
     idle: Duration,
-) -> Option<(Inbox, Store)> {
+) -> (Inbox, Store) {
     lower_priority();
     let mut last_pass: Option<Instant> = None;
     loop {
         if let Err(std_mpsc::RecvTimeoutError::Disconnected) = nudges.recv_timeout(idle) {
-            return Some((inbox, store));
+            return (inbox, store);
         }
         if let Some(last) = last_pass {
             std::thread::sleep((last + MOVE_EVERY).saturating_duration_since(Instant::now()));
