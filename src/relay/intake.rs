@@ -334,21 +334,23 @@ mod tests {
             .collect()
     }
 
+    /// The intake of a new store at `db` with a queue of `queue`.
+    fn started(db: &std::path::Path, queue: usize) -> (Intake, Arc<CommitStats>, Threads) {
+        let limits = crate::config::RelayConfig { queue, ..Default::default() };
+        start(db, Store::open(db, Default::default()).unwrap(), &limits, Duration::from_secs(1)).unwrap()
+    }
+
     #[cfg(target_os = "linux")]
     #[test]
     fn the_mover_yields_the_cpu_to_the_callers() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("r.db");
-        let limits = crate::config::RelayConfig { queue: 10, ..Default::default() };
-        let (intake, stats, threads) =
-            start(&db, Store::open(&db, Default::default()).unwrap(), &limits, Duration::from_secs(1))
-                .unwrap();
+        let (intake, stats, threads) = started(&dir.path().join("r.db"), 10);
         intake.submit(entry(1)).unwrap().blocking_recv().unwrap().unwrap();
-        // Once it has moved a call, the mover has set its priority.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while stats.moved.load(Ordering::Relaxed) < 1 && Instant::now() < deadline {
-            std::thread::yield_now();
-        }
+        // Once it has moved a call, the mover has set its priority. (Waiting parks this thread:
+        // a spinning one would take the core the idle-class mover waits for.)
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), stats.caught_up()).await })
+            .expect("the mover moved the call");
         const IDLE: i64 = libc::SCHED_IDLE as i64;
         let mover = policy_of("redrive-mover");
         assert!(!mover.is_empty() && mover.iter().all(|p| p.0 == IDLE), "{mover:?}");
@@ -362,10 +364,7 @@ mod tests {
     fn every_queued_request_is_committed_answered_and_moved_before_the_threads_end() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("r.db");
-        let limits = crate::config::RelayConfig { queue: 100, ..Default::default() };
-        let (intake, stats, threads) =
-            start(&db, Store::open(&db, Default::default()).unwrap(), &limits, Duration::from_secs(1))
-                .unwrap();
+        let (intake, stats, threads) = started(&db, 100);
         let replies: Vec<_> = (0..50).map(|i| intake.submit(entry(i)).unwrap()).collect();
         drop(intake);
         threads.join();
