@@ -128,9 +128,9 @@ impl Threads {
     pub fn join(self) {
         let _ = self.writer.join();
         if let Ok((mut inbox, mut store)) = self.mover.join() {
-            while !move_all(&mut inbox, &mut store, &self.stats, 1000) {
+            while !move_all(&mut inbox, &mut store, &self.stats, MOVE_BATCH) {
                 // Keep trying, with a pause, until the store takes them.
-                std::thread::sleep(Duration::from_secs(1));
+                std::thread::sleep(MOVE_IDLE);
             }
         }
     }
@@ -159,7 +159,7 @@ pub fn start(
     let s = stats.clone();
     let mover = std::thread::Builder::new()
         .name("redrive-mover".into())
-        .spawn(move || run_mover(m_inbox, store, nudges, s, 1000, Duration::from_secs(1)))
+        .spawn(move || run_mover(m_inbox, store, nudges, s, MOVE_BATCH, MOVE_IDLE))
         .expect("spawning a thread");
     Ok((intake, stats.clone(), Threads { writer, mover, stats }))
 }
@@ -200,6 +200,13 @@ pub fn run_writer(mut inbox: Inbox, mut rx: mpsc::Receiver<Item>, stats: Arc<Com
         }
     }
 }
+
+/// Calls the mover carries into the store per store commit.
+const MOVE_BATCH: usize = 1000;
+
+/// How often the mover looks at the inbox when nothing nudges it (calls an earlier run left),
+/// and how long a stop waits before trying again a store that did not take its calls.
+const MOVE_IDLE: Duration = Duration::from_secs(1);
 
 /// How often the mover makes a pass while calls keep coming: a pass costs two commits with an
 /// fsync each, so a pass after every group commit (a few calls each) costs more than the calls.
